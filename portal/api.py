@@ -1,0 +1,59 @@
+"""Shared REST API pieces: the one error shape every endpoint answers with."""
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from portal.errors import DomainError
+
+
+def _error(code: str, message: str, details=None, http_status=400, headers=None) -> Response:
+    body = {"error": {"code": code, "message": message, "details": details or {}}}
+    return Response(body, status=http_status, headers=headers)
+
+
+def exception_handler(exc, context):
+    """Render every error as ``{"error": {"code", "message", "details"}}``."""
+    if isinstance(exc, DomainError):
+        return _error(exc.code, exc.message, exc.details, exc.http_status)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        )
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        first = _first_message(details)
+        return _error("invalid", first or "The request is invalid.", details, response.status_code)
+    code = getattr(exc, "default_code", "error")
+    detail = getattr(exc, "detail", str(exc))
+    headers = {k: v for k, v in response.items() if k in {"Retry-After", "WWW-Authenticate"}}
+    return _error(str(code), str(detail), None, response.status_code, headers)
+
+
+def _first_message(details) -> str | None:
+    if isinstance(details, dict):
+        for field, value in details.items():
+            message = _first_message(value)
+            if message:
+                return message if field == "non_field_errors" else f"{field}: {message}"
+    elif isinstance(details, list):
+        for value in details:
+            message = _first_message(value)
+            if message:
+                return message
+    elif details:
+        return str(details)
+    return None
+
+
+__all__ = ["exception_handler", "status"]

@@ -1,0 +1,45 @@
+"""Liveness and readiness probes for load balancers and orchestrators."""
+
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    return JsonResponse({"status": "ok"})
+
+
+def _check_database() -> str | None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # any driver error means "not ready"
+        return f"database unreachable: {exc.__class__.__name__}"
+    return None
+
+
+def _check_broker() -> str | None:
+    from portal.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+    except Exception as exc:
+        return f"broker unreachable: {exc.__class__.__name__}"
+    return None
+
+
+@never_cache
+@require_GET
+def readyz(request):
+    problems = [p for p in (_check_database(), _check_broker()) if p]
+    status = 503 if problems else 200
+    body = {"status": "unavailable" if problems else "ready", "problems": problems}
+    if settings.DEBUG:
+        body["broker"] = settings.CELERY_BROKER_URL.split("://", 1)[0]
+    return JsonResponse(body, status=status)
