@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "audit",
     "reviews",
     "evidence",
+    "collection",
     "gate",
 ]
 

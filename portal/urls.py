@@ -19,6 +19,12 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("accounts/", include("accounts.urls")),
     path("services/", include("services.urls")),
+    path("catalog/", include("controls.urls")),
+    path("reviews/", include("reviews.urls")),
+    path("evidence/", include("evidence.urls")),
+    path("collection/", include("collection.urls")),
+    path("audit/", include("audit.urls")),
+    path("gate/", include("gate.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
 ]
