@@ -62,3 +62,39 @@ class AwsTargetFactory(factory.django.DjangoModelFactory):
     regions = factory.LazyFunction(lambda: ["eu-west-1"])
     role_arn = factory.LazyAttribute(lambda t: f"arn:aws:iam::{t.account_id}:role/prr-collector")
     function_name_prefix = factory.LazyAttribute(lambda t: t.service.slug)
+
+
+# --- controls (catalog) ---------------------------------------------------------------------
+
+
+class CatalogVersionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "controls.CatalogVersion"
+        django_get_or_create = ("version",)
+
+    version = factory.Sequence(lambda n: f"2026.0.{n}")
+    content_sha256 = factory.Sequence(lambda n: f"{n:064x}")
+    is_current = False
+
+
+class ControlFactory(factory.django.DjangoModelFactory):
+    """A control of a catalog version; pass check_id="" for a manual control."""
+
+    class Meta:
+        model = "controls.Control"
+
+    catalog_version = factory.SubFactory(CatalogVersionFactory)
+    code = factory.Sequence(lambda n: f"PRR-TST-{n:03d}")
+    section = "security"
+    title = factory.LazyAttribute(lambda c: f"Control {c.code}")
+    requirement = "The thing is configured."
+    rationale = "Because it matters."
+    aws_services = factory.LazyFunction(lambda: ["AWS Lambda"])
+    enforcement = "Configured in the SAM template."
+    check_id = ""
+    evidence_description = "Configuration snapshot."
+    validation_procedure = "Inspect the snapshot."
+    severity = "high"
+    mandatory_tiers = factory.LazyFunction(lambda: [1, 2])
+    applicability = factory.LazyFunction(dict)
+    freshness_days = 30
