@@ -183,6 +183,29 @@ STORAGES = {
         )
     },
 }
+# Signed checkpoints of the audit chain head (audit/checkpoints.py), kept outside the database:
+# in production an S3 bucket created with Object Lock, each object locked in COMPLIANCE mode.
+AUDIT_CHECKPOINT_S3_BUCKET = env_str("AUDIT_CHECKPOINT_S3_BUCKET", "")
+if AUDIT_CHECKPOINT_S3_BUCKET:
+    STORAGES["audit_checkpoints"] = {
+        "BACKEND": "audit.storage.CheckpointS3Storage",
+        "OPTIONS": {
+            "bucket_name": AUDIT_CHECKPOINT_S3_BUCKET,
+            "region_name": env_str("AUDIT_CHECKPOINT_S3_REGION", "") or None,
+            "endpoint_url": env_str("AUDIT_CHECKPOINT_S3_ENDPOINT_URL", "") or None,
+            "location": env_str("AUDIT_CHECKPOINT_S3_PREFIX", "audit-checkpoints"),
+            "default_acl": None,
+            "file_overwrite": False,
+            "object_lock_retention_days": env_int(
+                "AUDIT_CHECKPOINT_RETENTION_DAYS", 400, minimum=1
+            ),
+        },
+    }
+else:
+    STORAGES["audit_checkpoints"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": VAR_DIR / "audit-checkpoints"},
+    }
 # Upload size limit for evidence files (bytes).
 EVIDENCE_MAX_UPLOAD_BYTES = env_int("EVIDENCE_MAX_UPLOAD_BYTES", 25 * 1024 * 1024, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -261,6 +284,9 @@ if CELERY_BROKER_URL.startswith("filesystem"):
         "processed_folder": str(VAR_DIR / "celery-processed"),
         "store_processed": False,
     }
+    # The embedded broker's folders must exist before a worker or producer touches them.
+    for _folder in (_queue_dir, VAR_DIR / "celery-processed"):
+        _folder.mkdir(parents=True, exist_ok=True)
 else:
     # A task not acknowledged within this window is redelivered to another worker.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -278,7 +304,12 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_DEFAULT_QUEUE = "portal"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "worker-heartbeat": {"task": "portal.heartbeat", "schedule": 60.0},
+    # Sign the audit chain head so a cut-off tail is detectable (audit/checkpoints.py).
+    "audit-checkpoint": {"task": "audit.tasks.audit_checkpoint", "schedule": 15 * 60.0},
+}
+CELERY_IMPORTS = ["portal.tasks"]
 
 # --- AWS --------------------------------------------------------------------------------
 # Points boto3 at the bundled emulator in the demo and tests; unset for real AWS.

@@ -7,7 +7,7 @@ os.environ.setdefault("PORTAL_HTTPS", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 
 from portal.settings import *  # noqa: E402,F403
-from portal.settings import VAR_DIR  # noqa: E402
+from portal.settings import STATIC_ROOT, VAR_DIR  # noqa: E402
 
 # Fast hashing: tests create many users.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -22,3 +22,12 @@ STORAGES["default"] = {  # noqa: F405
     "OPTIONS": {"location": MEDIA_ROOT},
 }
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns when it is missing
+# Audit: checkpoints in a test folder; a generated signing key; no TRUNCATE trigger on the audit
+# table, because the test runner empties tables with TRUNCATE (tests install it where checked).
+STORAGES["audit_checkpoints"] = {  # noqa: F405
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": VAR_DIR / "test-audit-checkpoints"},
+}
+PORTAL_SIGNING_DEV_KEY = True
+AUDIT_TRUNCATE_TRIGGER = False
