@@ -98,3 +98,55 @@ class ControlFactory(factory.django.DjangoModelFactory):
     mandatory_tiers = factory.LazyFunction(lambda: [1, 2])
     applicability = factory.LazyFunction(dict)
     freshness_days = 30
+
+
+# --- evidence and reviews -----------------------------------------------------------------
+
+
+def _now():
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+def _in_days(days):
+    from datetime import timedelta
+
+    return _now() + timedelta(days=days)
+
+
+def _sha256_text(text):
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class EvidenceFactory(factory.django.DjangoModelFactory):
+    """Link evidence by default (no stored bytes); pass kind/storage_name for files."""
+
+    class Meta:
+        model = "evidence.Evidence"
+
+    service = factory.SubFactory(ServiceFactory)
+    kind = "link"
+    url = factory.Sequence(lambda n: f"https://wiki.example.com/evidence/{n}")
+    title = factory.LazyAttribute(lambda e: e.url)
+    sha256 = factory.LazyAttribute(lambda e: _sha256_text(e.url))
+    source_type = "user"
+    source_label = "owner"
+    collected_at = factory.LazyFunction(_now)
+
+
+class WaiverFactory(factory.django.DjangoModelFactory):
+    """A requested waiver expiring in 30 days; pass status/decided_by to approve it."""
+
+    class Meta:
+        model = "reviews.Waiver"
+
+    service = factory.SubFactory(ServiceFactory)
+    control_code = "PRR-TST-001"
+    justification = "Vendor fix pending."
+    compensating_controls = "Extra monitoring."
+    risk_owner = "Head of Payments"
+    requested_by = factory.SubFactory(UserFactory)
+    expires_at = factory.LazyFunction(lambda: _in_days(30))
