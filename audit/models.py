@@ -5,15 +5,13 @@ its content, so editing, deleting or reordering any event breaks the chain. Inse
 row lock on the single ``AuditChainHead`` row, so two writers can never fork the chain.
 """
 
-import hashlib
-import json
-
 from django.conf import settings
 from django.db import models
 
+from audit.chain import GENESIS_HASH, HASH_FIELDS, canonical_time, hash_values
 from audit.choices import ActorType, Outcome
 
-GENESIS_HASH = "0" * 64
+__all__ = ["GENESIS_HASH", "AuditChainHead", "AuditEvent"]
 
 
 class AuditChainHead(models.Model):
@@ -31,6 +29,8 @@ class AuditChainHead(models.Model):
 
 
 class AuditEvent(models.Model):
+    """One audited action. Never updated or deleted (on PostgreSQL a trigger enforces it)."""
+
     seq = models.BigIntegerField(unique=True)
     occurred_at = models.DateTimeField(db_index=True)
     actor_type = models.CharField(max_length=16, choices=ActorType.choices)
@@ -48,7 +48,7 @@ class AuditEvent(models.Model):
     object_id = models.CharField(max_length=64, blank=True)
     object_repr = models.CharField(max_length=255, blank=True)
     # Service slug the event concerns, for per-service audit views and exports.
-    service_slug = models.CharField(max_length=63, blank=True, db_index=True)
+    service_slug = models.CharField(max_length=63, blank=True)
     message = models.TextField(blank=True)
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
@@ -64,40 +64,28 @@ class AuditEvent(models.Model):
         indexes = [
             # Audit log page filtered by object: "history of review 42".
             models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+            # "Events of service X, newest first" (service page, audit log filter).
+            models.Index(fields=["service_slug", "-seq"], name="audit_service_seq_idx"),
+            # "What did alice do, newest first" (audit log filter by actor).
+            models.Index(fields=["actor_label", "-seq"], name="audit_actor_seq_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(seq__gte=1), name="auditevent_seq_positive"),
+            # Two events claiming the same predecessor would be a fork: the database refuses it
+            # even if the head lock were ever bypassed.
+            models.UniqueConstraint(fields=["prev_hash"], name="auditevent_no_fork"),
         ]
 
     def __str__(self):
         return f"#{self.seq} {self.action} by {self.actor_label}"
 
     def canonical_payload(self) -> dict:
-        """Everything the hash covers, in a stable, JSON-serialisable form."""
-        return {
-            "seq": self.seq,
-            "occurred_at": self.occurred_at.isoformat(),
-            "actor_type": self.actor_type,
-            "actor_label": self.actor_label,
-            "actor_user_id": self.actor_user_id,
-            "action": self.action,
-            "outcome": self.outcome,
-            "object_type": self.object_type,
-            "object_id": self.object_id,
-            "object_repr": self.object_repr,
-            "service_slug": self.service_slug,
-            "message": self.message,
-            "before": self.before,
-            "after": self.after,
-            "details": self.details,
-            "request_id": self.request_id,
-            "source_ip": self.source_ip,
-            "user_agent": self.user_agent,
-            "prev_hash": self.prev_hash,
+        """Everything the hash covers, by field name (see audit.chain for the exact bytes)."""
+        return {name: getattr(self, name) for name in HASH_FIELDS} | {
+            "occurred_at": canonical_time(self.occurred_at)
         }
 
     def compute_hash(self) -> str:
-        blob = json.dumps(
-            self.canonical_payload(), sort_keys=True, separators=(",", ":"), default=str
-        )
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+        """Recompute this event's hash from its content (equal to ``hash`` unless tampered)."""
+        payload = self.canonical_payload()
+        return hash_values(payload[name] for name in HASH_FIELDS)
