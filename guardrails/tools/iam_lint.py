@@ -33,18 +33,47 @@ REGION = "eu-west-1"
 # purpose: they exist only for actions that document them.
 GLOBAL_KEYS = {
     k.lower()
-    for k in (
-        "aws:CalledVia aws:CalledViaFirst aws:CalledViaLast aws:CurrentTime aws:EpochTime "
-        "aws:FederatedProvider aws:MultiFactorAuthAge aws:MultiFactorAuthPresent "
-        "aws:PrincipalAccount aws:PrincipalArn aws:PrincipalIsAWSService aws:PrincipalOrgID "
-        "aws:PrincipalOrgPaths aws:PrincipalServiceName aws:PrincipalServiceNamesList "
-        "aws:PrincipalType aws:Referer aws:RequestedRegion aws:ResourceAccount "
-        "aws:ResourceOrgID aws:ResourceOrgPaths aws:SecureTransport aws:SourceAccount "
-        "aws:SourceArn aws:SourceIdentity aws:SourceIp aws:SourceOrgID aws:SourceOrgPaths "
-        "aws:SourceVpc aws:SourceVpcArn aws:SourceVpce aws:TokenIssueTime aws:UserAgent "
-        "aws:userid aws:username aws:ViaAWSService aws:VpcSourceIp "
-        "aws:Ec2InstanceSourceVpc aws:Ec2InstanceSourcePrivateIPv4"
-    ).split()
+    for k in [
+        "aws:CalledVia",
+        "aws:CalledViaFirst",
+        "aws:CalledViaLast",
+        "aws:CurrentTime",
+        "aws:EpochTime",
+        "aws:FederatedProvider",
+        "aws:MultiFactorAuthAge",
+        "aws:MultiFactorAuthPresent",
+        "aws:PrincipalAccount",
+        "aws:PrincipalArn",
+        "aws:PrincipalIsAWSService",
+        "aws:PrincipalOrgID",
+        "aws:PrincipalOrgPaths",
+        "aws:PrincipalServiceName",
+        "aws:PrincipalServiceNamesList",
+        "aws:PrincipalType",
+        "aws:Referer",
+        "aws:RequestedRegion",
+        "aws:ResourceAccount",
+        "aws:ResourceOrgID",
+        "aws:ResourceOrgPaths",
+        "aws:SecureTransport",
+        "aws:SourceAccount",
+        "aws:SourceArn",
+        "aws:SourceIdentity",
+        "aws:SourceIp",
+        "aws:SourceOrgID",
+        "aws:SourceOrgPaths",
+        "aws:SourceVpc",
+        "aws:SourceVpcArn",
+        "aws:SourceVpce",
+        "aws:TokenIssueTime",
+        "aws:UserAgent",
+        "aws:userid",
+        "aws:username",
+        "aws:ViaAWSService",
+        "aws:VpcSourceIp",
+        "aws:Ec2InstanceSourceVpc",
+        "aws:Ec2InstanceSourcePrivateIPv4",
+    ]
 }
 GLOBAL_PREFIXES = ("aws:principaltag/",)
 # Claims AWS accepts as condition keys for a custom OIDC provider (<provider-host>:<claim>).
@@ -53,21 +82,45 @@ OIDC_CLAIMS = {"aud", "sub", "azp", "amr", "oaud", "email"}
 # (policy kind or file name, issue, text in the detail, why it is accepted)
 ACCEPTED = [
     ("trust", "MALFORMED", "neither Resource", "a role trust policy has no Resource element"),
-    ("trust", "UNKNOWN_FEDERATION_SOURCE", "token.actions.githubusercontent.com",
-     "parliament knows only a fixed list of IdPs; GitHub's OIDC provider is a custom one"),
-    ("cicd-deploy-boundary.json", "MISMATCHED_TYPE_BUT_USABLE", "StringNotEquals",
-     "iam:PermissionsBoundary is a String key (service authorization reference); AWS's own "
-     "examples compare it with StringEquals"),
-    ("cicd-deploy-boundary.json", "RESOURCE_STAR", "",
-     "a permission boundary is a ceiling: the role's own policy scopes resources"),
-    ("application-role-boundary.json", "RESOURCE_STAR", "",
-     "a permission boundary is a ceiling: each execution role's own policy scopes resources"),
-    ("collector-role.yaml", "RESOURCE_STAR", "",
-     "the collector reads configuration of every function in the account by design; "
-     "secret-reading actions are denied explicitly"),
-    ("github-oidc-deploy-role.yaml", "INVALID_ARN", "Account expected",
-     "the SAM transform's ARN has the account field 'aws' (arn:aws:cloudformation:"
-     "<region>:aws:transform/Serverless-2016-10-31)"),
+    (
+        "trust",
+        "UNKNOWN_FEDERATION_SOURCE",
+        "token.actions.githubusercontent.com",
+        "parliament knows only a fixed list of IdPs; GitHub's OIDC provider is a custom one",
+    ),
+    (
+        "cicd-deploy-boundary.json",
+        "MISMATCHED_TYPE_BUT_USABLE",
+        "StringNotEquals",
+        "iam:PermissionsBoundary is a String key (service authorization reference); AWS's own "
+        "examples compare it with StringEquals",
+    ),
+    (
+        "cicd-deploy-boundary.json",
+        "RESOURCE_STAR",
+        "",
+        "a permission boundary is a ceiling: the role's own policy scopes resources",
+    ),
+    (
+        "application-role-boundary.json",
+        "RESOURCE_STAR",
+        "",
+        "a permission boundary is a ceiling: each execution role's own policy scopes resources",
+    ),
+    (
+        "collector-role.yaml",
+        "RESOURCE_STAR",
+        "",
+        "the collector reads configuration of every function in the account by design; "
+        "secret-reading actions are denied explicitly",
+    ),
+    (
+        "github-oidc-deploy-role.yaml",
+        "INVALID_ARN",
+        "Account expected",
+        "the SAM transform's ARN has the account field 'aws' (arn:aws:cloudformation:"
+        "<region>:aws:transform/Serverless-2016-10-31)",
+    ),
 ]
 # Least-privilege examples also get parliament's community auditors (RESOURCE_STAR,
 # privilege escalation, credentials exposure...). Boundaries, SCPs and the read-only collector
@@ -181,7 +234,7 @@ class Template:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (fn, arg), = value.items()
+            ((fn, arg),) = value.items()
             if fn == "Ref":
                 return self._ref(arg)
             if fn == "Fn::GetAtt":
@@ -219,9 +272,11 @@ class Template:
             if kind == "AWS::IAM::Role":
                 yield f"{name}.AssumeRolePolicyDocument", "trust", props["AssumeRolePolicyDocument"]
                 for policy in props.get("Policies", []) or []:
-                    yield f"{name}.Policies.{policy['PolicyName']}", "identity", policy[
-                        "PolicyDocument"
-                    ]
+                    yield (
+                        f"{name}.Policies.{policy['PolicyName']}",
+                        "identity",
+                        policy["PolicyDocument"],
+                    )
             elif kind in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"):
                 yield f"{name}.PolicyDocument", "identity", props["PolicyDocument"]
 
@@ -308,17 +363,27 @@ def _check_key(key, actions, federated, statement, sid, finding):
         providers = [f.split("oidc-provider/", 1)[-1].lower() for f in federated]
         ok_action = set(actions) <= {"sts:assumerolewithwebidentity"} and actions
         if service not in providers or claim not in OIDC_CLAIMS or not ok_action:
-            finding(sid, "UNKNOWN_CONDITION_KEY", f"{key} needs sts:AssumeRoleWithWebIdentity "
-                    f"from the oidc-provider/{service} principal")
+            finding(
+                sid,
+                "UNKNOWN_CONDITION_KEY",
+                f"{key} needs sts:AssumeRoleWithWebIdentity "
+                f"from the oidc-provider/{service} principal",
+            )
         return
     if not actions:
-        finding(sid, "SERVICE_KEY_WITH_NOTACTION",
-                f"{key} cannot be checked against a NotAction statement")
+        finding(
+            sid,
+            "SERVICE_KEY_WITH_NOTACTION",
+            f"{key} cannot be checked against a NotAction statement",
+        )
         return
     for action in actions:
         if not key_supported(key, condition_keys_for(action)):
-            finding(sid, "CONDITION_KEY_NOT_FOR_ACTION",
-                    f"{key} is not a condition key of {action}: it is always absent there")
+            finding(
+                sid,
+                "CONDITION_KEY_NOT_FOR_ACTION",
+                f"{key} is not a condition key of {action}: it is always absent there",
+            )
 
 
 def parliament_findings(doc: dict, kind: str, path: Path) -> tuple[list[dict], list[dict]]:
@@ -356,9 +421,15 @@ def check_file(path: Path) -> tuple[list[dict], list[dict], int]:
         raw = path.read_text()
         minified = json.dumps(json.loads(raw), separators=(",", ":"))
         if len(raw) > SCP_MAX_CHARS or len(minified) > SCP_MAX_CHARS:
-            findings.append({"where": "", "statement": "", "issue": "SCP_TOO_LARGE",
-                             "detail": f"{len(raw)} characters (minified {len(minified)}), "
-                                       f"limit {SCP_MAX_CHARS}"})
+            findings.append(
+                {
+                    "where": "",
+                    "statement": "",
+                    "issue": "SCP_TOO_LARGE",
+                    "detail": f"{len(raw)} characters (minified {len(minified)}), "
+                    f"limit {SCP_MAX_CHARS}",
+                }
+            )
     for where, kind, doc in policies_in(path):
         count += 1
         problems, fine = parliament_findings(doc, kind, path)

@@ -236,7 +236,9 @@ def make_stage(*, with_waf):
     apigw = boto3.client("apigateway")
     api = apigw.create_rest_api(name="payments")
     root = apigw.get_resources(restApiId=api["id"])["items"][0]["id"]
-    apigw.put_method(restApiId=api["id"], resourceId=root, httpMethod="GET", authorizationType="NONE")
+    apigw.put_method(
+        restApiId=api["id"], resourceId=root, httpMethod="GET", authorizationType="NONE"
+    )
     apigw.put_integration(restApiId=api["id"], resourceId=root, httpMethod="GET", type="MOCK")
     apigw.create_deployment(restApiId=api["id"], stageName="prod")
     arn = f"arn:aws:apigateway:{REGION}::/restapis/{api['id']}/stages/prod"

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 
 import boto3
 from botocore.exceptions import ClientError
-
 from config_rule_base import COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE, Result, handle
 
 RESOURCE_TYPE = "AWS::Lambda::Function"
