@@ -13,7 +13,12 @@ from audit.chain import GENESIS_HASH
 from audit.choices import ActorType, Outcome
 from audit.context import Actor
 from audit.models import AuditChainHead, AuditEvent
-from audit.services import audit_checkpoint_latest, audit_checkpoint_write, audit_record, audit_verify
+from audit.services import (
+    audit_checkpoint_latest,
+    audit_checkpoint_write,
+    audit_record,
+    audit_verify,
+)
 
 TABLE = AuditEvent._meta.db_table
 
@@ -124,7 +129,8 @@ def test_edit_with_recomputed_hash_breaks_the_next_link(db, owner):
     _record(5, owner)
     event = AuditEvent.objects.get(seq=2)
     event.outcome = Outcome.DENIED
-    _sql(f"UPDATE {TABLE} SET outcome = %s, hash = %s WHERE seq = 2", ["denied", event.compute_hash()])
+    new_hash = event.compute_hash()
+    _sql(f"UPDATE {TABLE} SET outcome = %s, hash = %s WHERE seq = 2", ["denied", new_hash])
     result = audit_verify()
     assert (result.ok, result.first_bad_seq) == (False, 3)
     assert "prev_hash" in result.reason
@@ -211,3 +217,28 @@ def test_verify_command_fails_naming_the_first_bad_event(db, owner):
 def test_empty_chain_verifies(db):
     result = audit_verify()
     assert result.ok and result.checked == 0 and result.last_hash == GENESIS_HASH
+
+
+def test_action_that_cannot_be_audited_does_not_happen(db, owner, team, monkeypatch):
+    from django.db import DatabaseError
+
+    from services.models import Service
+    from services.services import service_create
+
+    def broken_save(self, *args, **kwargs):
+        raise DatabaseError("audit table unavailable")
+
+    monkeypatch.setattr(AuditEvent, "save", broken_save)
+    with pytest.raises(DatabaseError):
+        service_create(
+            actor=Actor.for_user(owner),
+            team=team,
+            name="Ghost",
+            slug="ghost",
+            tier=3,
+            data_classification="internal",
+            environments=["prod"],
+            repository="acme/ghost",
+        )
+    assert not Service.objects.filter(slug="ghost").exists()
+    assert AuditEvent.objects.count() == 0
