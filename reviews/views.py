@@ -1,0 +1,634 @@
+"""HTML pages of reviews and waivers. Thin: parse a form, call one workflow function, show
+its message. Refusals are audited by the workflow itself."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.models import Team
+from audit.context import Actor
+from controls.selectors import applicable_controls, current_catalog
+from evidence import services as evidence_services
+from evidence.selectors import evidence_for_service
+from portal.errors import DomainError
+from reviews import conf, forms, readiness, selectors, workflow
+from reviews.choices import ReviewStatus
+from reviews.models import ReviewItem, Waiver
+from services.choices import Tier
+from services.selectors import service_list_for
+
+
+def _call(request, fn, success: str | None = None, **kwargs):
+    """Run one workflow function; report success or the refusal (with any missing list)."""
+    try:
+        result = fn(actor=Actor.from_request(request), **kwargs)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return None
+    if success:
+        messages.success(request, success)
+    return result if result is not None else True
+
+
+def _form_errors(request, form) -> None:
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        for error in errors:
+            messages.error(request, f"{label}: {error}" if label else error)
+
+
+def _visible_review(request, pk):
+    return get_object_or_404(selectors.review_list_for(request.user), pk=pk)
+
+
+def _visible_item(request, pk, item_pk):
+    review = _visible_review(request, pk)
+    item = get_object_or_404(
+        ReviewItem.objects.select_related("control", "waiver"), pk=item_pk, review=review
+    )
+    item.review = review
+    return review, item
+
+
+def _version(form) -> int | None:
+    return form.cleaned_data.get("version")
+
+
+# --- lists --------------------------------------------------------------------------------
+
+
+@login_required
+def review_list(request):
+    qs = selectors.review_list_for(request.user)
+    status = request.GET.get("status", "")
+    if status in ReviewStatus.values:
+        qs = qs.filter(status=status)
+    page = Paginator(qs.order_by("-created_at", "-id"), 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "reviews/review_list.html",
+        {"page": page, "status": status, "statuses": ReviewStatus.choices},
+    )
+
+
+@login_required
+def service_reviews(request, slug):
+    service = get_object_or_404(service_list_for(request.user), slug=slug)
+    member = service.team_id in request.user.team_ids
+    return render(
+        request,
+        "reviews/service_reviews.html",
+        {
+            "service": service,
+            "reviews": selectors.reviews_for_service(service),
+            "waivers": selectors.waivers_for_service(service),
+            "can_open": member,
+            "gate": [(env, selectors.gate_review(service, env)) for env in service.environments],
+        },
+    )
+
+
+@login_required
+def review_queue(request):
+    tier = request.GET.get("tier", "")
+    team = request.GET.get("team", "")
+    environment = request.GET.get("environment", "").strip()
+    qs = selectors.reviewer_queue(
+        request.user,
+        tier=int(tier) if tier in {str(t) for t in Tier.values} else None,
+        team=team,
+        environment=environment,
+    )
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "reviews/queue.html",
+        {
+            "page": page,
+            "tier": tier,
+            "team": team,
+            "environment": environment,
+            "tiers": Tier.choices,
+            "teams": Team.objects.order_by("name"),
+            "waiver_queue": selectors.waiver_queue(request.user)[:50],
+            "is_reviewer": request.user.is_reviewer,
+        },
+    )
+
+
+# --- one review ---------------------------------------------------------------------------
+
+
+@login_required
+def review_open(request, slug):
+    service = get_object_or_404(service_list_for(request.user), slug=slug)
+    form = forms.OpenReviewForm(request.POST or None, service=service)
+    if request.method == "POST" and form.is_valid():
+        review = _call(
+            request,
+            workflow.review_open,
+            "Review opened.",
+            service=service,
+            environment=form.cleaned_data["environment"],
+        )
+        if review:
+            return redirect(review)
+    return render(request, "reviews/review_open.html", {"service": service, "form": form})
+
+
+@login_required
+def review_detail(request, pk):
+    review = _visible_review(request, pk)
+    now = timezone.now()
+    items = list(readiness.items_for(review))
+    sections, overall = readiness.progress(items, now)
+    perms = selectors.permissions_for(request.user, review)
+    return render(
+        request,
+        "reviews/review_detail.html",
+        {
+            "review": review,
+            "sections": sections,
+            "overall": overall,
+            "perms": perms,
+            "panel": selectors.signoff_panel(review),
+            "archived_signoffs": review.signoffs.filter(archived_at__isnull=False).select_related(
+                "user"
+            ),
+            "missing": readiness.missing_mandatory(items, now),
+            "comments": review.comments.filter(item__isnull=True).select_related("author"),
+            "signoff_form": forms.SignOffForm(
+                initial={"version": review.version}, roles=perms.signoff_roles
+            ),
+            "changes_form": forms.RequestChangesForm(initial={"version": review.version}),
+            "comment_form": forms.CommentForm(),
+            "reason_form": forms.ReasonForm(),
+        },
+    )
+
+
+def _check_results(review, item):
+    if not item.control.check_id:
+        return []
+    try:
+        from collection.models import CheckResult
+    except ImportError:  # collection not installed
+        return []
+    return list(
+        CheckResult.objects.filter(
+            run__service=review.service, check_id=item.control.check_id
+        ).order_by("-evaluated_at", "-id")[:20]
+    )
+
+
+@login_required
+def item_detail(request, pk, item_pk):
+    review, item = _visible_item(request, pk, item_pk)
+    now = timezone.now()
+    perms = selectors.permissions_for(request.user, review)
+    attached = list(item.attachments.select_related("evidence", "attached_by", "removed_by"))
+    current = [a.evidence for a in attached if a.removed_at is None]
+    initial = {"version": review.version}
+    pickable = evidence_for_service(review.service, control_code=item.control.code).exclude(
+        pk__in=[e.pk for e in current]
+    )
+    return render(
+        request,
+        "reviews/item_detail.html",
+        {
+            "review": review,
+            "item": item,
+            "perms": perms,
+            "problem": readiness.item_problem(item, now),
+            "attached": [(a, readiness.evidence_counts(a.evidence, item, now)) for a in attached],
+            "comments": item.comments.select_related("author"),
+            "outcome_form": forms.ItemOutcomeForm(
+                initial={
+                    **initial,
+                    "outcome": item.outcome,
+                    "reason": item.reason,
+                    "waiver": item.waiver_id,
+                },
+                waivers=selectors.waivers_usable_for(review.service, item.control.code),
+            ),
+            "upload_form": forms.EvidenceUploadForm(initial=initial),
+            "link_form": forms.EvidenceLinkForm(initial=initial),
+            "pick_form": forms.EvidencePickForm(initial=initial, evidence=pickable[:100]),
+            "check_form": forms.CheckResultPickForm(
+                initial=initial, results=_check_results(review, item)
+            ),
+            "has_pickable": pickable.exists(),
+            "verdict_form": forms.VerdictForm(initial=initial),
+            "comment_form": forms.CommentForm(),
+        },
+    )
+
+
+def _back_to_item(item):
+    return redirect("reviews:item", item.review.pk, item.pk)
+
+
+@login_required
+@require_POST
+def item_update(request, pk, item_pk):
+    review, item = _visible_item(request, pk, item_pk)
+    form = forms.ItemOutcomeForm(
+        request.POST, waivers=selectors.waivers_usable_for(review.service, item.control.code)
+    )
+    if form.is_valid():
+        _call(
+            request,
+            workflow.item_update,
+            "Saved.",
+            item=item,
+            outcome=form.cleaned_data["outcome"],
+            reason=form.cleaned_data["reason"],
+            waiver=form.cleaned_data["waiver"],
+            expected_version=_version(form),
+        )
+    else:
+        _form_errors(request, form)
+    return _back_to_item(item)
+
+
+def _attach(request, item, evidence, version):
+    return _call(
+        request,
+        workflow.item_attach_evidence,
+        f"Attached {evidence.title or evidence.sha256}.",
+        item=item,
+        evidence=evidence,
+        expected_version=version,
+    )
+
+
+@login_required
+@require_POST
+def item_upload(request, pk, item_pk):
+    review, item = _visible_item(request, pk, item_pk)
+    form = forms.EvidenceUploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        data = form.cleaned_data
+        evidence = _call(
+            request,
+            evidence_services.evidence_store_file,
+            service=review.service,
+            uploaded_file=data["file"],
+            title=data["title"],
+            control_code=item.control.code,
+            period_start=data["period_start"],
+            period_end=data["period_end"],
+        )
+        if evidence:
+            _attach(request, item, evidence, _version(form))
+    else:
+        _form_errors(request, form)
+    return _back_to_item(item)
+
+
+@login_required
+@require_POST
+def item_link(request, pk, item_pk):
+    review, item = _visible_item(request, pk, item_pk)
+    form = forms.EvidenceLinkForm(request.POST)
+    if form.is_valid():
+        evidence = _call(
+            request,
+            evidence_services.evidence_add_link,
+            service=review.service,
+            url=form.cleaned_data["url"],
+            title=form.cleaned_data["title"],
+            control_code=item.control.code,
+        )
+        if evidence:
+            _attach(request, item, evidence, _version(form))
+    else:
+        _form_errors(request, form)
+    return _back_to_item(item)
+
+
+@login_required
+@require_POST
+def item_pick(request, pk, item_pk):
+    review, item = _visible_item(request, pk, item_pk)
+    form = forms.EvidencePickForm(request.POST, evidence=evidence_for_service(review.service))
+    if form.is_valid():
+        _attach(request, item, form.cleaned_data["evidence"], _version(form))
+    else:
+        _form_errors(request, form)
+    return _back_to_item(item)
+
+
+@login_required
+@require_POST
+def item_pick_check(request, pk, item_pk):
+    review, item = _visible_item(request, pk, item_pk)
+    results = _check_results(review, item)
+    form = forms.CheckResultPickForm(request.POST, results=results)
+    if form.is_valid():
+        result = next(r for r in results if r.pk == form.cleaned_data["check_result"])
+        evidence = _call(
+            request,
+            evidence_services.evidence_from_check_result,
+            service=review.service,
+            check_result=result,
+            control_code=item.control.code,
+        )
+        if evidence:
+            _attach(request, item, evidence, _version(form))
+    else:
+        _form_errors(request, form)
+    return _back_to_item(item)
+
+
+@login_required
+@require_POST
+def item_detach(request, pk, item_pk, evidence_pk):
+    review, item = _visible_item(request, pk, item_pk)
+    evidence = get_object_or_404(evidence_for_service(review.service), pk=evidence_pk)
+    version = request.POST.get("version")
+    _call(
+        request,
+        workflow.item_detach_evidence,
+        "Detached.",
+        item=item,
+        evidence=evidence,
+        expected_version=int(version) if version and version.isdigit() else None,
+    )
+    return _back_to_item(item)
+
+
+@login_required
+@require_POST
+def item_comment(request, pk, item_pk):
+    review, item = _visible_item(request, pk, item_pk)
+    form = forms.CommentForm(request.POST)
+    if form.is_valid():
+        _call(
+            request,
+            workflow.item_comment,
+            "Comment added.",
+            review=review,
+            item=item,
+            body=form.cleaned_data["body"],
+        )
+    else:
+        _form_errors(request, form)
+    return _back_to_item(item)
+
+
+@login_required
+@require_POST
+def item_verdict(request, pk, item_pk):
+    review, item = _visible_item(request, pk, item_pk)
+    form = forms.VerdictForm(request.POST)
+    if form.is_valid():
+        _call(
+            request,
+            workflow.item_verdict,
+            "Verdict recorded.",
+            item=item,
+            verdict=form.cleaned_data["verdict"],
+            comment=form.cleaned_data["comment"],
+            expected_version=_version(form),
+        )
+    else:
+        _form_errors(request, form)
+    return redirect(review)
+
+
+@login_required
+@require_POST
+def review_comment(request, pk):
+    review = _visible_review(request, pk)
+    form = forms.CommentForm(request.POST)
+    if form.is_valid():
+        _call(
+            request,
+            workflow.item_comment,
+            "Comment added.",
+            review=review,
+            body=form.cleaned_data["body"],
+        )
+    else:
+        _form_errors(request, form)
+    return redirect(review)
+
+
+@login_required
+@require_POST
+def review_submit(request, pk):
+    review = _visible_review(request, pk)
+    form = forms.VersionedForm(request.POST)
+    form.is_valid()
+    _call(
+        request,
+        workflow.review_submit,
+        "Submitted for review.",
+        review=review,
+        expected_version=_version(form),
+    )
+    return redirect(review)
+
+
+@login_required
+@require_POST
+def review_request_changes(request, pk):
+    review = _visible_review(request, pk)
+    form = forms.RequestChangesForm(request.POST)
+    if form.is_valid():
+        _call(
+            request,
+            workflow.review_request_changes,
+            "Sent back to the owners.",
+            review=review,
+            comment=form.cleaned_data["comment"],
+            expected_version=_version(form),
+        )
+    else:
+        _form_errors(request, form)
+    return redirect(review)
+
+
+@login_required
+@require_POST
+def review_signoff(request, pk):
+    review = _visible_review(request, pk)
+    form = forms.SignOffForm(request.POST, roles=[request.POST.get("role", "")])
+    if form.is_valid():
+        _call(
+            request,
+            workflow.signoff_record,
+            "Signed off.",
+            review=review,
+            role=form.cleaned_data["role"],
+            comment=form.cleaned_data["comment"],
+            expected_version=_version(form),
+        )
+    else:
+        _form_errors(request, form)
+    return redirect(review)
+
+
+@login_required
+@require_POST
+def review_revoke(request, pk):
+    review = _visible_review(request, pk)
+    form = forms.ReasonForm(request.POST)
+    if form.is_valid():
+        _call(
+            request,
+            workflow.review_revoke,
+            "Approval revoked.",
+            review=review,
+            reason=form.cleaned_data["reason"],
+        )
+    else:
+        _form_errors(request, form)
+    return redirect(review)
+
+
+@login_required
+@require_POST
+def review_reopen(request, pk):
+    review = _visible_review(request, pk)
+    form = forms.ReasonForm(request.POST)
+    if form.is_valid():
+        _call(
+            request,
+            workflow.review_invalidate,
+            "Approval withdrawn; back to draft.",
+            review=review,
+            reason=form.cleaned_data["reason"],
+        )
+    else:
+        _form_errors(request, form)
+    return redirect(review)
+
+
+# --- waivers ------------------------------------------------------------------------------
+
+
+@login_required
+def waiver_list(request):
+    qs = selectors.waiver_list_for(request.user)
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "reviews/waiver_list.html",
+        {"page": page, "queue": selectors.waiver_queue(request.user)},
+    )
+
+
+@login_required
+def waiver_request(request, slug):
+    service = get_object_or_404(service_list_for(request.user), slug=slug)
+    try:
+        controls = applicable_controls(current_catalog(), service.profile())
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("reviews:service_reviews", service.slug)
+    form = forms.WaiverRequestForm(
+        request.POST or None,
+        controls=controls,
+        max_days=conf.waiver_max_days(service.tier),
+        initial={"control_code": request.GET.get("control", "")},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        waiver = _call(
+            request,
+            workflow.waiver_request,
+            "Waiver requested; a risk reviewer decides it.",
+            service=service,
+            control_code=data["control_code"],
+            justification=data["justification"],
+            compensating_controls=data["compensating_controls"],
+            risk_owner=data["risk_owner"],
+            expires_at=data["expires_at"],
+            release=data["release"],
+            commit_sha=data["commit_sha"],
+        )
+        if waiver:
+            return redirect(waiver)
+    return render(request, "reviews/waiver_request.html", {"service": service, "form": form})
+
+
+def _visible_waiver(request, pk):
+    return get_object_or_404(
+        Waiver.objects.select_related("service__team", "requested_by", "decided_by"),
+        pk=pk,
+        service__in=service_list_for(request.user),
+    )
+
+
+@login_required
+def waiver_detail(request, pk):
+    waiver = _visible_waiver(request, pk)
+    user = request.user
+    independent_risk = (
+        user.has_role("risk")
+        and waiver.service.team_id not in user.team_ids
+        and waiver.requested_by_id != user.pk
+    )
+    return render(
+        request,
+        "reviews/waiver_detail.html",
+        {
+            "waiver": waiver,
+            "can_decide": independent_risk and waiver.status == "requested",
+            "can_revoke": waiver.current_status in ("requested", "approved")
+            and (
+                user.has_role("risk")
+                or user.is_platform_admin
+                or waiver.service.team_id in user.team_ids
+            ),
+            "decision_form": forms.WaiverDecisionForm(),
+            "reason_form": forms.ReasonForm(),
+            "items": waiver.items.select_related("review", "control"),
+        },
+    )
+
+
+@login_required
+@require_POST
+def waiver_decide(request, pk):
+    waiver = _visible_waiver(request, pk)
+    form = forms.WaiverDecisionForm(request.POST)
+    if form.is_valid():
+        approve = form.cleaned_data["decision"] == "approve"
+        _call(
+            request,
+            workflow.waiver_decide,
+            "Waiver approved." if approve else "Waiver rejected.",
+            waiver=waiver,
+            approve=approve,
+            comment=form.cleaned_data["comment"],
+            expires_at=form.cleaned_data["expires_at"],
+        )
+    else:
+        _form_errors(request, form)
+    return redirect(waiver)
+
+
+@login_required
+@require_POST
+def waiver_revoke(request, pk):
+    waiver = _visible_waiver(request, pk)
+    form = forms.ReasonForm(request.POST)
+    if form.is_valid():
+        _call(
+            request,
+            workflow.waiver_revoke,
+            "Waiver revoked.",
+            waiver=waiver,
+            reason=form.cleaned_data["reason"],
+        )
+    else:
+        _form_errors(request, form)
+    return redirect(waiver)
