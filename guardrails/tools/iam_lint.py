@@ -125,7 +125,7 @@ ACCEPTED = [
 # Least-privilege examples also get parliament's community auditors (RESOURCE_STAR,
 # privilege escalation, credentials exposure...). Boundaries, SCPs and the read-only collector
 # are ceilings or account-wide readers by design, so those auditors do not apply to them.
-STRICT_FILES = ("lambda-execution-role-example.json", "reference-app/")
+STRICT_FILES = ("lambda-execution-role-example.json", "reference-app/", "custom-rules.yaml")
 CONDITION_OPERATOR = re.compile(r"^(ForAllValues:|ForAnyValue:)?[A-Za-z]+?(IfExists)?$")
 
 
@@ -225,7 +225,7 @@ class Template:
         }
         arn = arns.get(kind, "*")
         if attribute == "StreamArn":
-            arn += "/stream/2025-01-01T00:00:00.000"
+            arn += "/stream/2025-01-01T00-00-00.000"  # real labels have colons parliament misreads
         return arn
 
     def resolve(self, value):
@@ -361,7 +361,7 @@ def _check_key(key, actions, federated, statement, sid, finding):
     if "." in service:  # an identity provider's claim, e.g. token.actions.githubusercontent.com:sub
         claim = lower.split(":", 1)[1]
         providers = [f.split("oidc-provider/", 1)[-1].lower() for f in federated]
-        ok_action = set(actions) <= {"sts:assumerolewithwebidentity"} and actions
+        ok_action = {a.lower() for a in actions} <= {"sts:assumerolewithwebidentity"} and actions
         if service not in providers or claim not in OIDC_CLAIMS or not ok_action:
             finding(
                 sid,
