@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "evidence",
     "collection",
     "gate",
+    "exports",
 ]
 
 MIDDLEWARE = [

@@ -25,6 +25,7 @@ urlpatterns = [
     path("collection/", include("collection.urls")),
     path("audit/", include("audit.urls")),
     path("gate/", include("gate.urls")),
+    path("exports/", include("exports.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
 ]
