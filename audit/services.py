@@ -20,7 +20,14 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from audit import checkpoints
-from audit.chain import GENESIS_HASH, HASH_FIELDS, clean_text, json_safe, row_hash
+from audit.chain import (
+    GENESIS_HASH,
+    HASH_FIELDS,
+    canonical_time_sql,
+    clean_text,
+    json_safe,
+    row_hash,
+)
 from audit.checkpoints import Checkpoint
 from audit.choices import Outcome
 from audit.context import Actor
@@ -111,29 +118,32 @@ def audit_record(
     source_ip = _normal_ip(actor.source_ip)
     if actor.source_ip and source_ip is None:
         extra["unparsed_source_ip"] = actor.source_ip
+    # Everything but the chain position is prepared before taking the head lock, which every
+    # audited transaction in the portal waits for.
+    event = AuditEvent(
+        actor_type=actor.type,
+        actor_label=clean_text(actor.label, 255),
+        actor_user=actor.user if actor.user is not None and actor.user.pk else None,
+        action=clean_text(action, 64),
+        outcome=outcome,
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=clean_text(str(obj.pk), 64) if obj is not None else "",
+        object_repr=_object_repr(obj),
+        service_slug=clean_text(service_slug, 63),
+        message=clean_text(message),
+        before=_stored_json(before),
+        after=_stored_json(after),
+        details=_stored_json(extra) or {},
+        request_id=_request_id(actor.request_id),
+        source_ip=source_ip,
+        user_agent=clean_text(actor.user_agent, 512),
+    )
     with transaction.atomic():
         head = _lock_head()
-        event = AuditEvent(
-            seq=head.seq + 1,
-            occurred_at=timezone.now(),
-            actor_type=actor.type,
-            actor_label=clean_text(actor.label, 255),
-            actor_user=actor.user if actor.user is not None and actor.user.pk else None,
-            action=clean_text(action, 64),
-            outcome=outcome,
-            object_type=obj._meta.label_lower if obj is not None else "",
-            object_id=clean_text(str(obj.pk), 64) if obj is not None else "",
-            object_repr=_object_repr(obj),
-            service_slug=clean_text(service_slug, 63),
-            message=clean_text(message),
-            before=_stored_json(before),
-            after=_stored_json(after),
-            details=_stored_json(extra) or {},
-            request_id=_request_id(actor.request_id),
-            source_ip=source_ip,
-            user_agent=clean_text(actor.user_agent, 512),
-            prev_hash=head.hash,
-        )
+        event.seq = head.seq + 1
+        event.prev_hash = head.hash
+        # Taken under the lock, so occurred_at never goes backwards along the chain.
+        event.occurred_at = timezone.now()
         event.hash = event.compute_hash()
         event.save(force_insert=True)
         AuditChainHead.objects.filter(id=1).update(seq=event.seq, hash=event.hash)
@@ -209,10 +219,14 @@ _BATCH = 20_000
 
 def _select_sql() -> str:
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(name) for name in (*HASH_FIELDS, "hash"))
-    # Only constant, quoted identifiers are interpolated; the value is a parameter.
+    columns = [quote(name) for name in (*HASH_FIELDS, "hash")]
+    columns[1] = canonical_time_sql(columns[1], connection.vendor)
     table, seq = quote(AuditEvent._meta.db_table), quote("seq")
-    return f"SELECT {columns} FROM {table} WHERE {seq} >= %s ORDER BY {seq} LIMIT {_BATCH}"  # noqa: S608
+    # Only constant, quoted identifiers are interpolated; the value is a parameter.
+    return (
+        f"SELECT {', '.join(columns)} FROM {table} "  # noqa: S608
+        f"WHERE {seq} >= %s ORDER BY {seq} LIMIT {_BATCH}"
+    )
 
 
 def _stored_hash(seq: int) -> str | None:
@@ -295,7 +309,7 @@ class _Verifier:
                     f"prev_hash does not match the hash of event #{seq - 1} "
                     "(an event was deleted, inserted or reordered)",
                 )
-            if row_hash(row[:-1]) != stored_hash:
+            if row_hash(row) != stored_hash:
                 return self.fail(seq, "content does not match its hash (edited)")
             if seq == cp_seq and stored_hash != self.checkpoint.hash:
                 return self.fail(seq, "hash differs from the signed checkpoint (rewritten)")
