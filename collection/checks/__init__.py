@@ -1,0 +1,37 @@
+"""Automated checks: pure functions over collected facts, one per id in ``ids.CHECK_IDS``.
+
+``REGISTRY[check_id](facts, context) -> CheckOutcome(status, message, resource)``. No check
+calls AWS: every one is unit-tested on plain dicts (tests/collection/test_checks.py).
+"""
+
+from collection.checks import (  # noqa: F401 - importing registers the checks
+    compliance,
+    data,
+    exposure,
+    iam,
+    network,
+    observability,
+    release,
+    reliability,
+    runtime,
+)
+from collection.checks.base import REGISTRY, CheckContext, CheckOutcome
+from collection.checks.ids import CHECK_IDS
+from collection.choices import CheckStatus
+
+__all__ = ["REGISTRY", "CHECK_IDS", "CheckContext", "CheckOutcome", "evaluate_all"]
+
+
+def evaluate_all(facts: dict, context: CheckContext | None = None) -> dict[str, CheckOutcome]:
+    """Every registered check on one function's facts; a crashing check is an ``error``."""
+    out = {}
+    for check_id, run in REGISTRY.items():
+        try:
+            out[check_id] = run(facts, context)
+        except Exception as exc:  # noqa: BLE001 - a broken check must not hide the others
+            out[check_id] = CheckOutcome(
+                CheckStatus.ERROR,
+                f"The check failed to run ({type(exc).__name__}).",
+                facts.get("function", {}).get("arn", ""),
+            )
+    return out

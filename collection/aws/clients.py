@@ -1,0 +1,178 @@
+"""The one place boto3 sessions and clients are made.
+
+* ``AWS_ENDPOINT_URL`` (settings) points every client at the emulator in the demo and tests.
+* botocore ``standard`` retry mode is the only layer that retries AWS faults (throttling
+  included); Celery tasks do not retry on top of it.
+* Every Lambda request attempt first takes a token from the shared rate limiter of its quota
+  bucket (account x region x bucket), so the fleet of workers stays under the quota.
+* Every answer is recorded (operation, request id, attempts) for the snapshot's provenance,
+  and Lambda answers are redacted before anyone reads them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+import boto3
+import botocore.session
+from botocore.config import Config
+from django.conf import settings
+
+from collection import conf
+from collection.aws import ratelimit
+from collection.aws.redaction import redact_after_call
+
+# Response bodies are logged by these loggers at DEBUG: they would carry environment values.
+for _name in ("botocore.parsers", "botocore.endpoint", "botocore.hooks", "urllib3"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+
+_local = threading.local()
+
+
+@dataclass
+class CallLog:
+    """The AWS calls made while it is active (per thread)."""
+
+    calls: list[dict] = field(default_factory=list)
+
+    def add(self, service: str, operation: str, request_id: str, attempts: int) -> None:
+        entry = {"operation": f"{service}:{operation}", "request_id": request_id}
+        if attempts > 1:
+            entry["attempts"] = attempts
+        self.calls.append(entry)
+
+
+class recording:  # noqa: N801 - used as a context manager, reads like a statement
+    """``with recording() as log:`` collects the calls made by this thread inside the block."""
+
+    def __enter__(self) -> CallLog:
+        self.previous = getattr(_local, "log", None)
+        _local.log = CallLog()
+        return _local.log
+
+    def __exit__(self, *exc):
+        _local.log = self.previous
+        return False
+
+
+def _record_after_call(http_response=None, parsed=None, model=None, **kwargs):
+    log = getattr(_local, "log", None)
+    if log is None or model is None:
+        return
+    meta = (parsed or {}).get("ResponseMetadata", {})
+    log.add(
+        model.service_model.endpoint_prefix,
+        model.name,
+        meta.get("RequestId", ""),
+        int(meta.get("RetryAttempts", 0)) + 1,
+    )
+
+
+def _rate_limit_handler(account_id: str, region: str):
+    def before_send(event_name: str = "", **kwargs):
+        operation = event_name.rsplit(".", 1)[-1]
+        bucket = ratelimit.lambda_bucket_name(operation)
+        if bucket is not None:
+            ratelimit.bucket_for(account_id, region, bucket).acquire()
+
+    return before_send
+
+
+def client_config() -> Config:
+    return Config(
+        retries={"mode": "standard", "max_attempts": conf.max_attempts()},
+        max_pool_connections=max(10, conf.threads_per_batch() * 2),
+        connect_timeout=10,
+        read_timeout=60,
+        user_agent_extra="prr-portal-collector",
+    )
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    expires_at: float
+
+    def __repr__(self):  # never print secrets
+        return f"Credentials(expires_at={self.expires_at})"
+
+
+_cache: dict[tuple, object] = {}
+_cache_lock = threading.Lock()
+
+
+def _endpoint() -> str | None:
+    return settings.AWS_ENDPOINT_URL or None
+
+
+def _base_session() -> boto3.Session:
+    # A fresh botocore session per process keeps event handlers of different accounts apart.
+    return boto3.Session(botocore_session=botocore.session.get_session())
+
+
+def assume_role(*, role_arn: str, external_id: str, session_name: str, region: str) -> Credentials:
+    """STS AssumeRole with the target's external id, cached per process until near expiry."""
+    key = ("creds", role_arn, external_id, session_name)
+    with _cache_lock:
+        found = _cache.get(key)
+        if isinstance(found, Credentials) and found.expires_at - time.time() > 300:
+            return found
+    sts = _base_session().client(
+        "sts", region_name=region, endpoint_url=_endpoint(), config=client_config()
+    )
+    answer = sts.assume_role(
+        RoleArn=role_arn,
+        RoleSessionName=session_name[:64],
+        ExternalId=external_id,
+        DurationSeconds=3600,
+    )
+    log = getattr(_local, "log", None)
+    if log is not None:
+        log.add("sts", "AssumeRole", answer["ResponseMetadata"].get("RequestId", ""), 1)
+    raw = answer["Credentials"]
+    creds = Credentials(
+        access_key_id=raw["AccessKeyId"],
+        secret_access_key=raw["SecretAccessKey"],
+        session_token=raw["SessionToken"],
+        expires_at=raw["Expiration"].timestamp(),
+    )
+    with _cache_lock:
+        _cache[key] = creds
+    return creds
+
+
+def client(service: str, *, region: str, account_id: str, credentials: Credentials):
+    """A cached, instrumented client for one service in one account and region."""
+    key = ("client", service, region, account_id, credentials.access_key_id)
+    with _cache_lock:
+        found = _cache.get(key)
+    if found is not None:
+        return found
+    session = boto3.Session(
+        aws_access_key_id=credentials.access_key_id,
+        aws_secret_access_key=credentials.secret_access_key,
+        aws_session_token=credentials.session_token,
+        region_name=region,
+        botocore_session=botocore.session.get_session(),
+    )
+    made = session.client(service, endpoint_url=_endpoint(), config=client_config())
+    events = made.meta.events
+    events.register("after-call", _record_after_call)
+    if service == "lambda":
+        # Registered first so it runs before the recorder and before anyone reads the answer.
+        events.register_first("after-call.lambda", redact_after_call)
+        events.register("before-send.lambda", _rate_limit_handler(account_id, region))
+    with _cache_lock:
+        _cache.setdefault(key, made)
+        return _cache[key]
+
+
+def clear_cache() -> None:
+    """Forget cached credentials and clients (tests, or after an endpoint change)."""
+    with _cache_lock:
+        _cache.clear()

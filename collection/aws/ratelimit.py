@@ -1,0 +1,127 @@
+"""Token buckets per account x region x Lambda quota bucket, shared by every worker.
+
+With a Redis broker the bucket lives in Redis (one Lua script call per token), so adding
+workers or machines never raises the request rate above the quota. Without Redis (embedded
+filesystem broker: one machine, usually one worker) an in-process bucket is used.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from functools import lru_cache
+
+from django.conf import settings
+
+from collection import conf
+
+# Refill by elapsed time, take one token if there is one, else say how long to wait (ms).
+# TIME comes from Redis so the clocks of the worker machines do not matter.
+_LUA = """
+local rate = tonumber(ARGV[1])
+local capacity = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(state[1])
+local ts = tonumber(state[2])
+if tokens == nil then
+  tokens = capacity
+  ts = now
+end
+tokens = math.min(capacity, tokens + (now - ts) * rate / 1000)
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+else
+  wait = math.ceil((1 - tokens) * 1000 / rate)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('PEXPIRE', KEYS[1], 60000)
+return wait
+"""
+
+
+def _capacity(rate: float) -> float:
+    # A small burst: the AWS bucket may already be partly drained by the previous second.
+    return max(1.0, rate / 10)
+
+
+class LocalTokenBucket:
+    def __init__(self, rate: float):
+        self.rate = rate
+        self.capacity = _capacity(rate)
+        self.tokens = self.capacity
+        self.stamp = time.monotonic()
+        self.lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Block until a token is available; return the seconds waited."""
+        waited = 0.0
+        while True:
+            with self.lock:
+                now = time.monotonic()
+                self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+                self.stamp = now
+                if self.tokens >= 1:
+                    self.tokens -= 1
+                    return waited
+                delay = (1 - self.tokens) / self.rate
+            time.sleep(delay)
+            waited += delay
+
+
+class RedisTokenBucket:
+    def __init__(self, client, key: str, rate: float):
+        self.key = key
+        self.rate = rate
+        self.capacity = _capacity(rate)
+        self.script = client.register_script(_LUA)
+
+    def acquire(self) -> float:
+        waited = 0.0
+        while True:
+            wait_ms = int(self.script(keys=[self.key], args=[self.rate, self.capacity]))
+            if wait_ms <= 0:
+                return waited
+            time.sleep(wait_ms / 1000)
+            waited += wait_ms / 1000
+
+
+@lru_cache(maxsize=1)
+def _redis_client():
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith(("redis://", "rediss://", "redis+socket://")):
+        return None
+    import redis
+
+    return redis.Redis.from_url(url)
+
+
+_local_buckets: dict[str, LocalTokenBucket] = {}
+_local_lock = threading.Lock()
+
+
+def bucket_for(account_id: str, region: str, bucket: str):
+    """The shared limiter of one quota bucket (``shared``, ``get_function``, ``get_policy``)."""
+    rate = conf.lambda_rates()[bucket]
+    key = f"prr:ratelimit:lambda:{account_id}:{region}:{bucket}"
+    client = _redis_client()
+    if client is not None:
+        return RedisTokenBucket(client, key, rate)
+    with _local_lock:
+        found = _local_buckets.get(key)
+        if found is None or found.rate != rate:
+            found = _local_buckets[key] = LocalTokenBucket(rate)
+        return found
+
+
+def lambda_bucket_name(operation: str) -> str | None:
+    """Which Lambda control-plane quota an operation draws from (None: not rate limited)."""
+    if operation in {"Invoke", "InvokeAsync", "InvokeWithResponseStream"}:
+        return None
+    if operation == "GetFunction":
+        return "get_function"
+    if operation == "GetPolicy":
+        return "get_policy"
+    return "shared"

@@ -1,0 +1,77 @@
+"""Collection settings: a Django setting wins, else the environment, else the default.
+
+The lead may move any of these into portal/settings.py; until then they are read here so the
+collection app works on its own.
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+
+def _number(name: str, default: float, *, minimum: float = 0.0) -> float:
+    if hasattr(settings, name):
+        value = getattr(settings, name)
+    else:
+        raw = os.environ.get(name)
+        if raw is None or raw.strip() == "":
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name}={value} must be at least {minimum}.")
+    return value
+
+
+def _list(name: str, default: list[str]) -> list[str]:
+    if hasattr(settings, name):
+        return list(getattr(settings, name))
+    raw = os.environ.get(name)
+    if raw is None:
+        return list(default)
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def lambda_rates() -> dict[str, float]:
+    """Requests per second per Lambda quota bucket, per account and region (AWS defaults)."""
+    return {
+        "shared": _number("COLLECTION_LAMBDA_SHARED_RPS", 15.0, minimum=0.1),
+        "get_function": _number("COLLECTION_LAMBDA_GET_FUNCTION_RPS", 100.0, minimum=0.1),
+        "get_policy": _number("COLLECTION_LAMBDA_GET_POLICY_RPS", 15.0, minimum=0.1),
+    }
+
+
+def batch_size() -> int:
+    """Functions per batch task: small enough for live progress, large enough to amortize."""
+    return int(_number("COLLECTION_BATCH_SIZE", 50, minimum=1))
+
+
+def threads_per_batch() -> int:
+    """Concurrent AWS calls inside one batch task (the shared rate limiter paces them)."""
+    return int(_number("COLLECTION_THREADS", 8, minimum=1))
+
+
+def max_attempts() -> int:
+    """botocore standard-mode attempts per call: the one layer that retries AWS faults."""
+    return int(_number("COLLECTION_MAX_ATTEMPTS", 8, minimum=1))
+
+
+def required_tags() -> list[str]:
+    return _list(
+        "COLLECTION_REQUIRED_TAGS", ["owner", "service", "data-classification", "cost-center"]
+    )
+
+
+def trusted_layer_accounts() -> list[str]:
+    """Accounts besides the function's own whose layers are allowed (e.g. AWS's Insights)."""
+    return _list("COLLECTION_TRUSTED_LAYER_ACCOUNTS", ["580247275435"])
+
+
+def stale_run_hours() -> float:
+    """An active run older than this is taken as lost and no longer blocks a new one."""
+    return _number("COLLECTION_STALE_RUN_HOURS", 6, minimum=0.1)

@@ -1,0 +1,452 @@
+"""What the collection tasks do: one region's bulk calls, then batches of functions.
+
+Idempotence: a region's batches are created once (unique region_run+index), a batch's
+snapshots and results are written in the same transaction that flips the batch to ``done``
+(a conditional update: a redelivered batch finds it done and stops), counters move only in
+that transaction, and region/run completion are conditional updates too.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from audit.context import Actor
+from audit.services import audit_record
+from collection import conf
+from collection import facts as factslib
+from collection.aws import collect
+from collection.aws.clients import recording
+from collection.checks import CheckContext, evaluate_all
+from collection.choices import (
+    FINISHED_REGION_STATUSES,
+    BatchStatus,
+    CheckStatus,
+    RegionStatus,
+    RunMode,
+    RunStatus,
+)
+from collection.models import (
+    CheckResult,
+    CollectionBatch,
+    CollectionRun,
+    RegionRun,
+    ResourceSnapshot,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _connect(run: CollectionRun, region: str) -> collect.RegionContext:
+    return collect.connect(
+        account_id=run.account_id,
+        region=region,
+        role_arn=run.role_arn,
+        external_id=run.aws_target.external_id,
+        session_name=run.session_name,
+    )
+
+
+def _selected(configs: list[dict], ctx, target) -> tuple[list[dict], dict[str, str]]:
+    unavailable = {}
+    chosen = configs
+    if target.function_name_prefix:
+        chosen = [c for c in chosen if c["FunctionName"].startswith(target.function_name_prefix)]
+    if target.function_tags:
+        arns = collect.tagged_function_arns(ctx, target.function_tags)
+        chosen = [c for c in chosen if factslib.unqualified(c["FunctionArn"]) in arns]
+    if target.cloudformation_stack:
+        names = collect.stack_function_names(ctx, target.cloudformation_stack)
+        chosen = [c for c in chosen if c["FunctionName"] in names]
+    return chosen, unavailable
+
+
+def _gather(ctx, target, functions: list[dict], all_configs: list[dict]) -> tuple[dict, dict]:
+    """The region-wide answers every function of the batch needs (one call per listing)."""
+    inv: dict = {}
+    unavailable: dict[str, str] = {}
+
+    def attempt(family, fn):
+        try:
+            return fn()
+        except collect.AWS_ERRORS as exc:
+            unavailable[family] = ctx.explain(exc)
+            return None
+
+    prefix = target.function_name_prefix
+    inv["code_signing"] = attempt("code_signing", lambda: collect.code_signing_by_function(ctx))
+    inv["esm"] = attempt("esm", lambda: collect.event_source_mappings(ctx))
+    inv["alarms"] = attempt("alarms", lambda: collect.metric_alarms(ctx))
+    custom_groups = {f["log_group"] for f in functions} - {
+        f"/aws/lambda/{f['name']}" for f in functions
+    }
+    inv["log_groups"] = attempt("logs", lambda: collect.log_groups(ctx, prefix, custom_groups))
+    inv["roles"] = attempt("iam", lambda: collect.iam_roles(ctx))
+    role_users: dict[str, list[str]] = {}
+    for c in all_configs:
+        role_users.setdefault(c.get("Role", ""), []).append(c["FunctionName"])
+    inv["role_users"] = role_users
+    key_ids = {f["kms_key_arn"] for f in functions} | {
+        g["kms_key_id"] for g in (inv["log_groups"] or {}).values() if g.get("kms_key_id")
+    }
+    kms = attempt("kms", lambda: collect.kms_keys(ctx, key_ids - {""}))
+    inv["kms"], inv["kms_failed"] = kms if kms else ({}, {})
+    subnet_ids = {s for f in functions for s in f["subnet_ids"]}
+    group_ids = {g for f in functions for g in f["security_group_ids"]}
+    if subnet_ids or group_ids:
+        inv["subnets"] = attempt("ec2", lambda: collect.subnets(ctx, subnet_ids))
+        inv["security_groups"] = attempt("ec2", lambda: collect.security_groups(ctx, group_ids))
+    inv["deployment_groups"] = attempt("codedeploy", lambda: collect.codedeploy_groups(ctx, prefix))
+    inv["secrets"] = attempt("secrets", lambda: collect.secrets(ctx))
+    inv["config"] = attempt("config", lambda: collect.config_compliance(ctx))
+    inv["securityhub"] = attempt("securityhub", lambda: collect.security_hub_findings(ctx))
+    return {k: (v if v is not None else {}) for k, v in inv.items()}, unavailable
+
+
+def _sqs_alarms(alarms: list[dict] | dict) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for a in alarms or []:
+        if a["namespace"] == "AWS/SQS" and a["actions_enabled"] and a["has_actions"]:
+            queue = a["dimensions"].get("QueueName")
+            if queue:
+                out.setdefault(queue, []).append(a["name"])
+    return out
+
+
+def region_collect(region_run_id: int) -> None:
+    """Bulk phase of one region: assume the role, list functions and everything listable,
+    then create and enqueue the batches. Safe to run twice."""
+    from collection import tasks
+
+    rr = RegionRun.objects.select_related("run__aws_target", "run__service").get(pk=region_run_id)
+    run = rr.run
+    if rr.status in FINISHED_REGION_STATUSES:
+        return
+    if rr.batches_total:
+        # Redelivered after the batches were created: make sure none is forgotten.
+        for batch_id in rr.batches.filter(status=BatchStatus.PENDING).values_list("pk", flat=True):
+            tasks.collect_batch.delay(batch_id)
+        return
+    now = timezone.now()
+    RegionRun.objects.filter(pk=rr.pk).update(status=RegionStatus.RUNNING, started_at=now)
+    CollectionRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+        status=RunStatus.RUNNING, started_at=now
+    )
+    with recording() as log:
+        try:
+            ctx = _connect(run, rr.region)
+            all_configs = collect.list_functions(ctx)
+            configs, unavailable = _selected(all_configs, ctx, run.aws_target)
+        except collect.AWS_ERRORS as exc:
+            message = collect.describe(exc, role_arn=run.role_arn, region=rr.region)
+            _fail_region(rr, collect.error_code(exc), message, log.calls)
+            return
+        functions = [factslib.function_summary(c) for c in configs]
+        inv, bulk_unavailable = _gather(ctx, run.aws_target, functions, all_configs)
+    unavailable.update(bulk_unavailable)
+    shared = {"sqs_alarms": _sqs_alarms(inv.get("alarms"))}
+    items = [{"fn": fn, "bulk": factslib.bulk_slice(fn, inv)} for fn in functions]
+    size = conf.batch_size()
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
+    with transaction.atomic():
+        claimed = RegionRun.objects.filter(pk=rr.pk, batches_total=0).update(
+            functions_discovered=len(items),
+            batches_total=len(chunks),
+            bulk_operations=log.calls,
+            unavailable=unavailable,
+        )
+        if not claimed:
+            return
+        CollectionRun.objects.filter(pk=run.pk).update(
+            functions_discovered=F("functions_discovered") + len(items)
+        )
+        batches = CollectionBatch.objects.bulk_create(
+            [
+                CollectionBatch(region_run=rr, index=i, payload={"items": chunk, **shared})
+                for i, chunk in enumerate(chunks)
+            ]
+        )
+        for batch in batches:
+            tasks.collect_batch.delay_on_commit(batch.pk)
+    if not chunks:
+        _finish_region(rr.pk)
+
+
+def _fail_region(rr: RegionRun, code: str, message: str, calls: list) -> None:
+    RegionRun.objects.filter(pk=rr.pk).exclude(status__in=FINISHED_REGION_STATUSES).update(
+        status=RegionStatus.FAILED,
+        error_code=code[:64],
+        error_message=message,
+        bulk_operations=calls,
+        finished_at=timezone.now(),
+    )
+    _count_region_done(rr.run_id)
+
+
+# --- Batches ---------------------------------------------------------------------------------
+
+_api_cache: dict[tuple, list] = {}
+_api_lock = threading.Lock()
+
+
+def _api_stages(ctx, run_id: int, api_ids: list[str], unavailable: dict) -> list[dict]:
+    """GetStages once per REST API per run in this process (many functions share an API)."""
+    out = []
+    for api_id in api_ids:
+        key = (run_id, ctx.region, api_id)
+        with _api_lock:
+            found = _api_cache.get(key)
+        if found is None:
+            try:
+                found = collect.api_stages(ctx, api_id)
+            except collect.AWS_ERRORS as exc:
+                unavailable["apigw"] = ctx.explain(exc)
+                continue
+            with _api_lock:
+                _api_cache[key] = found
+        out.extend(found)
+    return out
+
+
+def _reusable(run: CollectionRun, items: list[dict]) -> dict[str, ResourceSnapshot]:
+    """Baseline snapshots of functions whose configuration revision has not changed."""
+    if run.mode != RunMode.INCREMENTAL or run.baseline_run_id is None:
+        return {}
+    arns = [i["fn"]["arn"] for i in items]
+    out = {}
+    for snap in ResourceSnapshot.objects.filter(run_id=run.baseline_run_id, resource_arn__in=arns):
+        out[snap.resource_arn] = snap
+    current = {i["fn"]["arn"]: i["fn"] for i in items}
+    return {
+        arn: snap
+        for arn, snap in out.items()
+        if snap.facts.get("function", {}).get("revision_id") == current[arn]["revision_id"]
+        and snap.facts.get("function", {}).get("last_modified") == current[arn]["last_modified"]
+        and "policy" not in snap.facts.get("unavailable", {})
+    }
+
+
+def _collect_one(ctx, run, item, shared, baseline: ResourceSnapshot | None) -> dict:
+    fn = item["fn"]
+    with recording() as log:
+        reuse = {"policy": baseline.facts.get("policy")} if baseline is not None else None
+        try:
+            details = collect.function_details(ctx, fn["name"], reuse=reuse)
+        except Exception as exc:  # noqa: BLE001 - one broken function must not sink the batch
+            logger.warning("collecting %s failed: %s", fn["name"], type(exc).__name__)
+            details = {"unavailable": {"collector": f"Unexpected error: {type(exc).__name__}."}}
+        unavailable: dict[str, str] = {}
+        stages = _api_stages(
+            ctx, run.pk, factslib.api_ids_from_policy(details.get("policy")), unavailable
+        )
+    facts = factslib.build_facts(
+        account_id=run.account_id,
+        region=ctx.region,
+        fn=fn,
+        bulk=item["bulk"],
+        details=details,
+        api_stages=stages,
+        sqs_alarms=shared.get("sqs_alarms", {}),
+        unavailable={**item.get("unavailable", {}), **unavailable},
+    )
+    reused = ["lambda:GetPolicy"] if reuse is not None else []
+    return {"facts": facts, "calls": log.calls, "reused": reused, "at": timezone.now()}
+
+
+def batch_collect(batch_id: int) -> None:
+    """Per-function calls for one batch, then snapshots and results in one transaction."""
+    batch = CollectionBatch.objects.select_related(
+        "region_run__run__aws_target", "region_run__run__service"
+    ).get(pk=batch_id)
+    if batch.status == BatchStatus.DONE:
+        return
+    rr = batch.region_run
+    run = rr.run
+    items = batch.payload["items"]
+    for item in items:
+        item["unavailable"] = rr.unavailable
+    baseline = _reusable(run, items)
+    try:
+        ctx = _connect(run, rr.region)
+    except collect.AWS_ERRORS as exc:
+        message = collect.describe(exc, role_arn=run.role_arn, region=rr.region)
+        for item in items:
+            item["unavailable"] = {**rr.unavailable, "collector": message}
+        collected = [
+            {
+                "facts": factslib.build_facts(
+                    account_id=run.account_id,
+                    region=rr.region,
+                    fn=i["fn"],
+                    bulk=i["bulk"],
+                    details={},
+                    api_stages=[],
+                    sqs_alarms={},
+                    unavailable=i["unavailable"],
+                ),
+                "calls": [],
+                "reused": [],
+                "at": timezone.now(),
+            }
+            for i in items
+        ]
+    else:
+        with ThreadPoolExecutor(max_workers=conf.threads_per_batch()) as pool:
+            collected = list(
+                pool.map(
+                    lambda item: _collect_one(
+                        ctx, run, item, batch.payload, baseline.get(item["fn"]["arn"])
+                    ),
+                    items,
+                )
+            )
+    CollectionRun.objects.filter(pk=run.pk).update(
+        functions_collected=F("functions_collected") + len(collected)
+    )
+    context = CheckContext(
+        profile=run.service.profile(),
+        required_tags=tuple(conf.required_tags()),
+        trusted_layer_accounts=tuple(conf.trusted_layer_accounts()),
+    )
+    _store_batch(batch, run, rr, collected, baseline, context)
+    _finish_region_if_done(rr.pk)
+
+
+def _store_batch(batch, run, rr, collected, baseline, context) -> None:
+    snapshots = []
+    outcomes = []
+    for c in collected:
+        facts = c["facts"]
+        fn = facts["function"]
+        base = baseline.get(fn["arn"])
+        snapshots.append(
+            ResourceSnapshot(
+                run=run,
+                account_id=run.account_id,
+                region=rr.region,
+                collector_role_arn=run.role_arn,
+                resource_id=fn["name"],
+                resource_arn=fn["arn"],
+                facts=facts,
+                api_operations=c["calls"]
+                + [
+                    {"operation": op, "reused_from_snapshot": base.pk}
+                    for op in c["reused"]
+                    if base is not None
+                ],
+                reused_from=base,
+                collected_at=c["at"],
+                sha256=factslib.facts_sha256(facts),
+            )
+        )
+        outcomes.append(evaluate_all(facts, context))
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = CollectionBatch.objects.filter(pk=batch.pk, status=BatchStatus.PENDING).update(
+            status=BatchStatus.DONE, payload={}
+        )
+        if not claimed:
+            return
+        ResourceSnapshot.objects.bulk_create(snapshots)
+        results = [
+            CheckResult(
+                run=run,
+                snapshot=snap,
+                check_id=check_id,
+                resource=outcome.resource,
+                status=outcome.status,
+                message=outcome.message,
+                evaluated_at=now,
+            )
+            for snap, by_check in zip(snapshots, outcomes, strict=True)
+            for check_id, outcome in by_check.items()
+        ]
+        CheckResult.objects.bulk_create(results, batch_size=1000)
+        RegionRun.objects.filter(pk=rr.pk).update(batches_done=F("batches_done") + 1)
+        CollectionRun.objects.filter(pk=run.pk).update(
+            functions_evaluated=F("functions_evaluated") + len(snapshots),
+            results_count=F("results_count") + len(results),
+        )
+
+
+# --- Completion ------------------------------------------------------------------------------
+
+
+def _finish_region_if_done(region_run_id: int) -> None:
+    rr = RegionRun.objects.get(pk=region_run_id)
+    if rr.batches_done >= rr.batches_total:
+        _finish_region(region_run_id)
+
+
+def _finish_region(region_run_id: int) -> None:
+    rr = RegionRun.objects.get(pk=region_run_id)
+    errors = CheckResult.objects.filter(
+        run_id=rr.run_id, snapshot__region=rr.region, status=CheckStatus.ERROR
+    ).exists()
+    status = RegionStatus.PARTIAL if (rr.unavailable or errors) else RegionStatus.SUCCEEDED
+    message = rr.error_message
+    if rr.unavailable and not message:
+        message = " ".join(sorted(set(rr.unavailable.values())))
+    done = (
+        RegionRun.objects.filter(pk=rr.pk)
+        .exclude(status__in=FINISHED_REGION_STATUSES)
+        .update(status=status, finished_at=timezone.now(), error_message=message)
+    )
+    if done:
+        _count_region_done(rr.run_id)
+
+
+def _count_region_done(run_id: int) -> None:
+    CollectionRun.objects.filter(pk=run_id).update(regions_done=F("regions_done") + 1)
+    run = CollectionRun.objects.get(pk=run_id)
+    if run.regions_done < len(run.regions):
+        return
+    regions = list(run.region_runs.all())
+    statuses = {r.status for r in regions}
+    if statuses == {RegionStatus.FAILED}:
+        status = RunStatus.FAILED
+    elif statuses - {RegionStatus.SUCCEEDED}:
+        status = RunStatus.PARTIAL
+    else:
+        status = RunStatus.SUCCEEDED
+    summary = " ".join(f"{r.region}: {r.error_message}" for r in regions if r.error_message)
+    with transaction.atomic():
+        snapshots = ResourceSnapshot.objects.filter(run_id=run_id).count()
+        finished = CollectionRun.objects.filter(
+            pk=run_id, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
+        ).update(
+            status=status,
+            finished_at=timezone.now(),
+            error_summary=summary[:4000],
+            functions_collected=snapshots,
+            functions_evaluated=snapshots,
+            results_count=CheckResult.objects.filter(run_id=run_id).count(),
+        )
+        if not finished:
+            return
+        run.refresh_from_db()
+        audit_record(
+            actor=Actor.system("collector"),
+            action="collection.run_finish",
+            obj=run,
+            after={
+                "status": run.status,
+                "functions": snapshots,
+                "results": run.results_count,
+                "errors": summary[:1000],
+            },
+            service_slug=run.service.slug,
+        )
+        transaction.on_commit(lambda: _announce(run_id))
+
+
+def _announce(run_id: int) -> None:
+    from collection.signals import run_finished
+
+    run = CollectionRun.objects.select_related("service", "aws_target").get(pk=run_id)
+    run_finished.send_robust(sender=CollectionRun, run=run)

@@ -1,0 +1,50 @@
+"""Pure helpers over IAM policy documents and ARNs (shared by collection and checks)."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from urllib.parse import unquote
+
+
+def unqualified(arn: str) -> str:
+    """A function ARN without its version or alias qualifier."""
+    parts = arn.split(":")
+    return ":".join(parts[:7]) if len(parts) > 7 else arn
+
+
+def as_doc(document) -> dict:
+    """A policy document as a dict (IAM may hand it URL-encoded JSON)."""
+    if isinstance(document, str):
+        try:
+            return json.loads(unquote(document))
+        except ValueError:
+            return {}
+    return document or {}
+
+
+def secrets_readable_by(role: dict | None, all_secrets: list[dict]) -> list[dict]:
+    """Secrets whose ARN matches a Resource of a secretsmanager:GetSecretValue grant."""
+    if not role:
+        return []
+    patterns = []
+    for policy in role.get("inline_policies", []) + role.get("attached_policies", []):
+        for st in statements(policy.get("document")):
+            if st.get("Effect") != "Allow":
+                continue
+            actions = [a.lower() for a in as_list(st.get("Action"))]
+            if any(fnmatch.fnmatchcase("secretsmanager:getsecretvalue", a) for a in actions):
+                patterns += [r for r in as_list(st.get("Resource")) if r != "*"]
+    return [s for s in all_secrets if any(fnmatch.fnmatchcase(s["arn"], p) for p in patterns)]
+
+
+def as_list(value) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def statements(document: dict | None) -> list[dict]:
+    if not document:
+        return []
+    return [s for s in as_list(document.get("Statement")) if isinstance(s, dict)]
