@@ -34,8 +34,11 @@ class Actor:
         return cls(type=ActorType.SYSTEM, label=label, request_id=request_id_var.get())
 
     @classmethod
-    def from_request(cls, request) -> Actor:
-        """The actor of an HTML or API request (a request.actor set by API auth wins)."""
+    def from_request(cls, request, *, user: User | None = None) -> Actor:
+        """The actor of an HTML or API request (a request.actor set by API auth wins).
+
+        ``user`` names the user explicitly where request.user is not (yet) set, e.g. in a
+        user_logged_in signal handler."""
         preset = getattr(request, "actor", None)
         if preset is not None:
             return preset
@@ -44,7 +47,7 @@ class Actor:
             "source_ip": client_ip(request),
             "user_agent": request.META.get("HTTP_USER_AGENT", "")[:512],
         }
-        user = getattr(request, "user", None)
+        user = user or getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             return cls(type=ActorType.USER, label=user.get_username(), user=user, **common)
         return cls(type=ActorType.ANONYMOUS, label="anonymous", **common)

@@ -41,6 +41,8 @@ __all__ = [
     "VerifyResult",
     "audit_checkpoint_latest",
     "audit_checkpoint_write",
+    "audit_chain_status",
+    "ChainStatus",
     "audit_denied",
     "audit_record",
     "audit_verify",
@@ -377,4 +379,30 @@ def audit_checkpoint_write() -> Checkpoint:
         hash_=result.last_hash,
         previous=previous.name if previous is not None else None,
         now=timezone.now(),
+    )
+
+
+@dataclass(frozen=True)
+class ChainStatus:
+    """What the audit log page shows about the chain's integrity."""
+
+    checkpoint: Checkpoint | None
+    result: VerifyResult | None
+    problem: str = ""
+
+
+def audit_chain_status(*, full_verify_limit: int = 50_000) -> ChainStatus:
+    """Verify what was appended since the latest checkpoint (cheap: checkpoints are written
+    every 15 minutes). Without a checkpoint, verify the whole chain only if it is short."""
+    try:
+        checkpoint = checkpoints.latest()
+    except (ValueError, OSError) as exc:
+        return ChainStatus(None, None, f"The latest checkpoint cannot be read: {exc}")
+    if checkpoint is None:
+        head = AuditChainHead.objects.filter(id=1).values_list("seq", flat=True).first() or 0
+        if head > full_verify_limit:
+            return ChainStatus(None, None, "No signed checkpoint yet: run manage.py verify_audit.")
+        return ChainStatus(None, audit_verify())
+    return ChainStatus(
+        checkpoint, audit_verify(start_seq=max(checkpoint.seq, 1), checkpoint=checkpoint)
     )
