@@ -41,7 +41,7 @@ class CatalogVersion(models.Model):
         return f"Catalog {self.version}"
 
     def get_absolute_url(self):
-        return reverse("controls:version", args=[self.version])
+        return f"{reverse('controls:list')}?v={self.version}"
 
 
 class Framework(models.Model):
@@ -67,7 +67,8 @@ class Framework(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("controls:framework", args=[self.code])
+        version = self.catalog_version.version
+        return f"{reverse('controls:framework', args=[self.code])}?v={version}"
 
 
 class Requirement(models.Model):
@@ -115,7 +116,8 @@ class Runbook(models.Model):
         return self.title
 
     def get_absolute_url(self):
-        return reverse("controls:runbook", args=[self.slug])
+        version = self.catalog_version.version
+        return f"{reverse('controls:runbook', args=[self.slug])}?v={version}"
 
 
 class Control(models.Model):
@@ -176,7 +178,9 @@ class Control(models.Model):
         return f"{self.code} {self.title}"
 
     def get_absolute_url(self):
-        return reverse("controls:detail", args=[self.code])
+        """The control's page in its own catalog version (reviews stay pinned to it)."""
+        version = self.catalog_version.version
+        return f"{reverse('controls:detail', args=[self.code])}?v={version}"
 
     def clean(self):
         try:

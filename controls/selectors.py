@@ -34,6 +34,7 @@ def control_queryset(catalog_version: CatalogVersion) -> QuerySet[Control]:
     )
     return (
         Control.objects.filter(catalog_version=catalog_version)
+        .select_related("catalog_version")
         .prefetch_related(Prefetch("mappings", queryset=mappings), "runbooks")
         .order_by("position", "code")
     )

@@ -55,7 +55,7 @@ def test_loading_same_catalog_twice_changes_nothing(catalog, capsys):
 
 def test_changed_content_under_same_version_is_refused(catalog, catalog_copy):
     _edit(
-        catalog_copy / "controls" / "cost.yaml",
+        catalog_copy / "controls" / "11-cost.yaml",
         lambda d: d["controls"][0].update(title="Cheaper functions"),
     )
 
@@ -81,7 +81,7 @@ def test_new_version_becomes_current_and_keeps_old_rows(catalog, catalog_copy):
 
 
 def test_whitespace_and_comment_changes_are_not_content_changes(catalog, catalog_copy):
-    path = catalog_copy / "controls" / "cost.yaml"
+    path = catalog_copy / "controls" / "11-cost.yaml"
     path.write_text("# a new comment\n\n" + path.read_text())
 
     result = catalog_load(actor=ACTOR, path=catalog_copy)
@@ -97,7 +97,7 @@ def _problems(catalog_dir):
 
 def test_schema_error_names_file_path_and_reason_and_loads_nothing(db, catalog_copy):
     _edit(
-        catalog_copy / "controls" / "runtime.yaml",
+        catalog_copy / "controls" / "05-runtime.yaml",
         lambda d: d["controls"][2].update(severity="urgent"),
     )
 
@@ -105,7 +105,7 @@ def test_schema_error_names_file_path_and_reason_and_loads_nothing(db, catalog_c
 
     assert any(
         p.endswith(
-            "controls/runtime.yaml: controls[2].severity: "
+            "controls/05-runtime.yaml: controls[2].severity: "
             "'urgent' is not one of ['critical', 'high', 'medium', 'low']"
         )
         for p in problems
@@ -114,37 +114,37 @@ def test_schema_error_names_file_path_and_reason_and_loads_nothing(db, catalog_c
 
 
 def test_yaml_syntax_error_is_reported_with_line(db, catalog_copy):
-    (catalog_copy / "controls" / "cost.yaml").write_text("section: cost\ncontrols: [\n")
+    (catalog_copy / "controls" / "11-cost.yaml").write_text("section: cost\ncontrols: [\n")
 
     problems = _problems(catalog_copy)
 
-    assert any("cost.yaml: line" in p and "not valid YAML" in p for p in problems)
+    assert any("11-cost.yaml: line" in p and "not valid YAML" in p for p in problems)
 
 
 def test_duplicate_control_code_is_refused(db, catalog_copy):
     _edit(
-        catalog_copy / "controls" / "cost.yaml",
+        catalog_copy / "controls" / "11-cost.yaml",
         lambda d: d["controls"][1].update(code="PRR-IAM-001"),
     )
 
     problems = _problems(catalog_copy)
 
     assert any(
-        "cost.yaml: controls[1].code: duplicate control code PRR-IAM-001" in p for p in problems
+        "11-cost.yaml: controls[1].code: duplicate control code PRR-IAM-001" in p for p in problems
     )
     assert CatalogVersion.objects.count() == 0
 
 
 def test_mapping_to_unknown_requirement_is_refused(db, catalog_copy):
     _edit(
-        catalog_copy / "controls" / "cost.yaml",
+        catalog_copy / "controls" / "11-cost.yaml",
         lambda d: d["controls"][1]["mappings"].update({"NIST-800-53-R5": ["AC-999"]}),
     )
 
     problems = _problems(catalog_copy)
 
     assert any(
-        "cost.yaml: controls[1].mappings.NIST-800-53-R5[0]: unknown requirement "
+        "11-cost.yaml: controls[1].mappings.NIST-800-53-R5[0]: unknown requirement "
         "NIST-800-53-R5 AC-999" in p
         for p in problems
     )
@@ -152,7 +152,7 @@ def test_mapping_to_unknown_requirement_is_refused(db, catalog_copy):
 
 def test_mapping_to_unknown_framework_is_refused(db, catalog_copy):
     _edit(
-        catalog_copy / "controls" / "cost.yaml",
+        catalog_copy / "controls" / "11-cost.yaml",
         lambda d: d["controls"][1]["mappings"].update({"COBIT-5": ["APO01"]}),
     )
 
@@ -161,12 +161,12 @@ def test_mapping_to_unknown_framework_is_refused(db, catalog_copy):
 
 def test_unknown_check_id_is_refused(db, catalog_copy):
     _edit(
-        catalog_copy / "controls" / "cost.yaml",
+        catalog_copy / "controls" / "11-cost.yaml",
         lambda d: d["controls"][0]["check"].update(id="lambda.made_up"),
     )
 
     assert any(
-        "cost.yaml: controls[0].check.id: unknown check id lambda.made_up" in p
+        "11-cost.yaml: controls[0].check.id: unknown check id lambda.made_up" in p
         for p in _problems(catalog_copy)
     )
 
@@ -179,19 +179,19 @@ def test_check_backing_two_controls_is_refused(db, catalog_copy):
             "pass_condition": "y",
         }
 
-    _edit(catalog_copy / "controls" / "cost.yaml", reuse)
+    _edit(catalog_copy / "controls" / "11-cost.yaml", reuse)
 
     assert any("already backs PRR-COST-001" in p for p in _problems(catalog_copy))
 
 
 def test_dangling_runbook_link_is_refused(db, catalog_copy):
     _edit(
-        catalog_copy / "controls" / "cost.yaml",
+        catalog_copy / "controls" / "11-cost.yaml",
         lambda d: d["controls"][0].update(runbooks=["no-such-runbook"]),
     )
 
     assert any(
-        "cost.yaml: controls[0].runbooks[0]: unknown runbook no-such-runbook" in p
+        "11-cost.yaml: controls[0].runbooks[0]: unknown runbook no-such-runbook" in p
         for p in _problems(catalog_copy)
     )
 
@@ -202,30 +202,31 @@ def test_dangling_runbook_link_is_refused(db, catalog_copy):
 )
 def test_guardrail_link_must_be_an_existing_file_under_guardrails(db, catalog_copy, link):
     _edit(
-        catalog_copy / "controls" / "cost.yaml",
+        catalog_copy / "controls" / "11-cost.yaml",
         lambda d: d["controls"][0].update(guardrails=[link]),
     )
 
     assert any(
-        "cost.yaml: controls[0].guardrails[0]: guardrail link" in p for p in _problems(catalog_copy)
+        "11-cost.yaml: controls[0].guardrails[0]: guardrail link" in p
+        for p in _problems(catalog_copy)
     )
 
 
 def test_invalid_applicability_rule_is_refused(db, catalog_copy):
     _edit(
-        catalog_copy / "controls" / "cost.yaml",
+        catalog_copy / "controls" / "11-cost.yaml",
         lambda d: d["controls"][0].update(applicability={"field": "__class__", "equals": 1}),
     )
 
     assert any(
-        "cost.yaml: controls[0].applicability/field: unknown field" in p
+        "11-cost.yaml: controls[0].applicability/field: unknown field" in p
         for p in _problems(catalog_copy)
     )
 
 
 def test_command_reports_problems_and_fails(db, catalog_copy, capsys):
     _edit(
-        catalog_copy / "controls" / "cost.yaml",
+        catalog_copy / "controls" / "11-cost.yaml",
         lambda d: d["controls"][0].update(runbooks=["no-such-runbook"]),
     )
 
