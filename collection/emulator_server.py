@@ -94,7 +94,11 @@ class EmulatorMiddleware:
         data = json.dumps(body, default=str).encode()
         start_response(
             status,
-            [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+            [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(data))),
+                ("x-amzn-RequestId", str(uuid.uuid4())),
+            ]
             + (headers or []),
         )
         return [data]
