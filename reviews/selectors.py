@@ -10,7 +10,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.choices import Role
-from reviews import conf
+from reviews import conf, readiness
 from reviews.choices import EDITABLE_STATUSES, ReviewStatus, WaiverStatus
 from reviews.models import Review, SignOff, Waiver
 from services.selectors import service_list_for
@@ -203,3 +203,12 @@ def permissions_for(user, review: Review) -> ReviewPermissions:
         can_reopen=(member or (user.is_authenticated and user.is_platform_admin))
         and status == ReviewStatus.APPROVED,
     )
+
+
+def approval_intact(review: Review) -> bool:
+    """Whether an approved review's items still hash to its approval hash (auditors, exports).
+    Every change goes through the workflow, which invalidates first; this detects anything
+    that bypassed it."""
+    if not review.approval_hash:
+        return False
+    return readiness.approval_hash(review, readiness.items_for(review)) == review.approval_hash

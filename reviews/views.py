@@ -163,11 +163,14 @@ def review_detail(request, pk):
             "missing": readiness.missing_mandatory(items, now),
             "comments": review.comments.filter(item__isnull=True).select_related("author"),
             "signoff_form": forms.SignOffForm(
-                initial={"version": review.version}, roles=perms.signoff_roles
+                initial={"version": review.version},
+                roles=perms.signoff_roles,
+                auto_id="signoff_%s",
             ),
-            "changes_form": forms.RequestChangesForm(initial={"version": review.version}),
-            "comment_form": forms.CommentForm(),
-            "reason_form": forms.ReasonForm(),
+            "changes_form": forms.RequestChangesForm(
+                initial={"version": review.version}, auto_id="changes_%s"
+            ),
+            "comment_form": forms.CommentForm(auto_id="comment_%s"),
         },
     )
 
@@ -216,15 +219,17 @@ def item_detail(request, pk, item_pk):
                 },
                 waivers=selectors.waivers_usable_for(review.service, item.control.code),
             ),
-            "upload_form": forms.EvidenceUploadForm(initial=initial),
-            "link_form": forms.EvidenceLinkForm(initial=initial),
-            "pick_form": forms.EvidencePickForm(initial=initial, evidence=pickable[:100]),
+            "upload_form": forms.EvidenceUploadForm(initial=initial, auto_id="upload_%s"),
+            "link_form": forms.EvidenceLinkForm(initial=initial, auto_id="link_%s"),
+            "pick_form": forms.EvidencePickForm(
+                initial=initial, evidence=pickable[:100], auto_id="pick_%s"
+            ),
             "check_form": forms.CheckResultPickForm(
-                initial=initial, results=_check_results(review, item)
+                initial=initial, results=_check_results(review, item), auto_id="check_%s"
             ),
             "has_pickable": pickable.exists(),
-            "verdict_form": forms.VerdictForm(initial=initial),
-            "comment_form": forms.CommentForm(),
+            "verdict_form": forms.VerdictForm(initial=initial, auto_id="verdict_%s"),
+            "comment_form": forms.CommentForm(auto_id="comment_%s"),
         },
     )
 
@@ -588,8 +593,7 @@ def waiver_detail(request, pk):
                 or user.is_platform_admin
                 or waiver.service.team_id in user.team_ids
             ),
-            "decision_form": forms.WaiverDecisionForm(),
-            "reason_form": forms.ReasonForm(),
+            "decision_form": forms.WaiverDecisionForm(auto_id="decision_%s"),
             "items": waiver.items.select_related("review", "control"),
         },
     )

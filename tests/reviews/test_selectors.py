@@ -104,3 +104,9 @@ def test_run_finished_signal_triggers_drift_check(approved, monkeypatch):
     signals.run_finished.send(sender=None, run=SimpleNamespace(service=approved.service))
     approved.refresh_from_db()
     assert approved.status == ReviewStatus.REVOKED
+
+
+def test_approval_hash_detects_a_change_that_bypassed_the_workflow(approved):
+    assert selectors.approval_intact(approved)
+    approved.items.filter(control__code="PRR-OBS-001").update(outcome="fail")
+    assert not selectors.approval_intact(approved)

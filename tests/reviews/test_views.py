@@ -1,5 +1,7 @@
 """The review lifecycle through the HTML pages, as every member of the cast."""
 
+from datetime import date, timedelta
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -203,8 +205,6 @@ def test_waiver_request_and_decision_pages(client_for, owner, risk, service, cat
         follow=True,
     )
     assert "at most 90 days" in page_text(response)
-    from datetime import date, timedelta
-
     response = client.post(
         reverse("reviews:waiver_request", args=[service.slug]),
         {
