@@ -89,8 +89,10 @@ class Result:
         self.problems.append(f"{kind}: {path}" + (f" ({why})" if why else ""))
 
     def files_named(self, kind: str) -> list[str]:
+        """The files with a problem of ``kind`` (CHANGED, ADDED, REMOVED), each once."""
         prefix = f"{kind}: "
-        return [p[len(prefix) :].split(" (")[0] for p in self.problems if p.startswith(prefix)]
+        found = [p[len(prefix) :].split(" (")[0] for p in self.problems if p.startswith(prefix)]
+        return list(dict.fromkeys(found))
 
 
 def _key_id(public_key) -> str:

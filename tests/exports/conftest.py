@@ -58,8 +58,12 @@ def framework(catalog, controls):
     fw = Framework.objects.create(
         catalog_version=catalog, code="pci-dss-4.0", name="PCI DSS", version="v4.0"
     )
-    r1 = Requirement.objects.create(framework=fw, ref="3.5.1", title="Stored data is unreadable")
-    r2 = Requirement.objects.create(framework=fw, ref="10.2.1", title="Audit logs are enabled")
+    r1 = Requirement.objects.create(
+        framework=fw, ref="3.5.1", title="Stored data is unreadable", position=1
+    )
+    r2 = Requirement.objects.create(
+        framework=fw, ref="10.2.1", title="Audit logs are enabled", position=2
+    )
     ControlMapping.objects.create(control=controls[0], requirement=r1)
     ControlMapping.objects.create(control=controls[3], requirement=r1)
     ControlMapping.objects.create(control=controls[2], requirement=r2)
