@@ -34,6 +34,29 @@ class Actor:
         return cls(type=ActorType.SYSTEM, label=label, request_id=request_id_var.get())
 
     @classmethod
+    def api_token(cls, label: str, *, user: User | None = None, request=None, **details) -> Actor:
+        """A caller authenticated with an API token: ``label`` names the token (never its
+        secret); ``details`` e.g. token_id=..., scopes=[...]."""
+        return cls._machine(ActorType.API_TOKEN, label, user=user, request=request, **details)
+
+    @classmethod
+    def ci(cls, label: str, *, request=None, **details) -> Actor:
+        """A CI identity (e.g. GitHub OIDC ``repo:acme/x:ref:refs/heads/main``); ``details``
+        e.g. repository=..., run_id=..., sha=...: claims, never the token."""
+        return cls._machine(ActorType.CI, label, request=request, **details)
+
+    @classmethod
+    def _machine(cls, type_: str, label: str, *, user=None, request=None, **details) -> Actor:
+        common = {"request_id": request_id_var.get()}
+        if request is not None:
+            common = {
+                "request_id": getattr(request, "request_id", "") or request_id_var.get(),
+                "source_ip": client_ip(request),
+                "user_agent": request.META.get("HTTP_USER_AGENT", "")[:512],
+            }
+        return cls(type=type_, label=label, user=user, details=details, **common)
+
+    @classmethod
     def from_request(cls, request, *, user: User | None = None) -> Actor:
         """The actor of an HTML or API request (a request.actor set by API auth wins).
 

@@ -52,9 +52,11 @@ __all__ = [
 REDACTED = "[redacted]"
 _SECRET_KEY_PATTERN = re.compile(
     r"(secret|passw|token|credential|private|api_?key|access_?key|authorization|cookie"
-    r"|session_?(id|key)|signature|external_?id|otp|pin_?code)",
+    r"|session_?(id|key)|signature|otp|pin_?code)",
     re.I,
 )
+# ...except keys that name or describe a secret without holding it: token_id, token_prefix.
+_NOT_SECRET_KEY_PATTERN = re.compile(r"_(id|ids|name|prefix|label|type|scopes?|expires_at)$", re.I)
 # Values that are secrets whatever key they sit under: PEM private keys, JWTs, bearer tokens.
 _SECRET_VALUE_PATTERN = re.compile(
     r"-----BEGIN [A-Z ]*PRIVATE KEY-----|\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*|\bBearer\s+\S{8,}",
@@ -66,15 +68,18 @@ def redact(value):
     """Replace values under secret-looking keys, and secret-looking strings, by
     ``[redacted]``; keep the structure so before/after diffs stay readable."""
     if isinstance(value, dict):
-        return {
-            k: (REDACTED if _SECRET_KEY_PATTERN.search(str(k)) else redact(v))
-            for k, v in value.items()
-        }
+        return {k: (REDACTED if _secret_key(str(k)) else redact(v)) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [redact(v) for v in value]
     if isinstance(value, str) and _SECRET_VALUE_PATTERN.search(value):
         return REDACTED
     return value
+
+
+def _secret_key(key: str) -> bool:
+    if not _SECRET_KEY_PATTERN.search(key):
+        return False
+    return key.lower() == "session_id" or not _NOT_SECRET_KEY_PATTERN.search(key)
 
 
 def _stored_json(value):

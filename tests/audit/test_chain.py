@@ -242,3 +242,41 @@ def test_action_that_cannot_be_audited_does_not_happen(db, owner, team, monkeypa
         )
     assert not Service.objects.filter(slug="ghost").exists()
     assert AuditEvent.objects.count() == 0
+
+
+def test_ci_and_api_token_actors_carry_request_context(db, rf):
+    request = rf.post("/gate/", HTTP_USER_AGENT="gh-actions", REMOTE_ADDR="192.0.2.7")
+    request.request_id = "req-abcdef12"
+    actor = Actor.ci("repo:acme/pay:ref:refs/heads/main", request=request, run_id="42")
+    event = audit_record(actor=actor, action="gate.decide")
+    event.refresh_from_db()
+    assert (event.actor_type, event.source_ip) == ("ci", "192.0.2.7")
+    assert event.user_agent == "gh-actions"
+    assert (event.request_id, event.details) == ("req-abcdef12", {"run_id": "42"})
+    token = Actor.api_token("ci-uploader", token_id=7, token="s3cr3t")
+    event = audit_record(actor=token, action="evidence.upload")
+    assert event.actor_type == "api_token"
+    assert event.details == {"token_id": 7, "token": "[redacted]"}
+
+
+@pytest.mark.parametrize(
+    ("key", "redacted"),
+    [
+        ("password", True),
+        ("new_password", True),
+        ("client_secret", True),
+        ("access_token", True),
+        ("token", True),
+        ("session_id", True),
+        ("Authorization", True),
+        ("token_id", False),
+        ("token_prefix", False),
+        ("secret_name", False),
+        ("external_id", False),
+        ("role_arn", False),
+    ],
+)
+def test_redaction_by_key(key, redacted):
+    from audit.services import REDACTED, redact
+
+    assert (redact({key: "value"})[key] == REDACTED) is redacted
