@@ -106,6 +106,7 @@ def control_list(request, catalog):
 @with_catalog
 def control_detail(request, catalog, code):
     control = get_object_or_404(control_queryset(catalog), code=code)
+    index = guardrail_index() if control.guardrails else {}
     other_versions = (
         CatalogVersion.objects.filter(controls__code=code)
         .exclude(pk=catalog.pk)
@@ -119,6 +120,10 @@ def control_detail(request, catalog, code):
             "control": control,
             "mappings": control.mappings.all(),
             "runbooks": control.runbooks.all(),
+            "guardrails": [
+                {"path": link, "title": index.get(link, {}).get("title", "")}
+                for link in control.guardrails
+            ],
             "other_versions": other_versions,
             "version_query": _version_query(request, catalog),
         },
@@ -228,30 +233,19 @@ def version_diff(request):
 # --- guardrail files -------------------------------------------------------------------------
 
 
-def _indexed_guardrails() -> set[str]:
-    """Paths listed in guardrails/index.yaml, whatever its nesting (strings that name files)."""
+def guardrail_index() -> dict[str, dict]:
+    """Entries of guardrails/index.yaml by path ({path, title, kind, description})."""
     index = Path(settings.BASE_DIR) / GUARDRAILS_DIR / "index.yaml"
-    if not index.is_file():
-        return set()
     try:
         data = yaml.safe_load(index.read_text(encoding="utf-8"))
     except (yaml.YAMLError, OSError, UnicodeDecodeError):
-        return set()
-    found: set[str] = set()
-
-    def walk(node):
-        if isinstance(node, dict):
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-        elif isinstance(node, str) and ("/" in node or "." in node):
-            path = node if node.startswith(f"{GUARDRAILS_DIR}/") else f"{GUARDRAILS_DIR}/{node}"
-            found.add(path)
-
-    walk(data)
-    return found
+        return {}
+    files = data.get("files", []) if isinstance(data, dict) else []
+    return {
+        entry["path"]: entry
+        for entry in files
+        if isinstance(entry, dict) and isinstance(entry.get("path"), str)
+    }
 
 
 def _allowed_guardrail(catalog: CatalogVersion, path: str) -> Path:
@@ -262,7 +256,7 @@ def _allowed_guardrail(catalog: CatalogVersion, path: str) -> Path:
         )
         for link in links
     }
-    if path not in linked and path not in _indexed_guardrails():
+    if path not in linked and path not in guardrail_index():
         raise Http404("No such guardrail file.")
     target = guardrail_path(path)
     if target is None or target.stat().st_size > MAX_GUARDRAIL_BYTES:
@@ -293,6 +287,7 @@ def guardrail_file(request, catalog, path):
             "catalog": catalog,
             "path": path,
             "text": text,
+            "entry": guardrail_index().get(path, {}),
             "controls": controls,
             "version_query": _version_query(request, catalog),
         },

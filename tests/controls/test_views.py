@@ -254,3 +254,19 @@ def test_old_version_stays_browsable(catalog, catalog_copy, client_for, auditor)
 
     assert "which is not the current one" in body
     assert "?v=2026.11.0" in body
+
+
+def test_guardrail_listed_in_the_index_is_viewable_with_its_title(catalog, client_for, sre):
+    response = client_for(sre).get(
+        reverse("controls:guardrail", args=["guardrails/pipeline/release.yml"])
+    )
+    assert response.status_code == 200
+    assert "GitHub Actions release pipeline" in response.content.decode()
+
+
+def test_every_guardrail_link_in_the_catalog_opens(catalog, client_for, sre):
+    client = client_for(sre)
+    links = {link for c in catalog.controls.all() for link in c.guardrails}
+    assert len(links) >= 15
+    for link in links:
+        assert client.get(reverse("controls:guardrail", args=[link])).status_code == 200, link
