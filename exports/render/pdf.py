@@ -103,9 +103,25 @@ def styles() -> dict[str, ParagraphStyle]:
     }
 
 
+MAX_LIST = 12
+MAX_CELL_CHARS = 2500
+
+
+def _fit(value):
+    """A cell short enough to fit on a page (a table row cannot split across pages); the
+    XLSX, JSON and bundle exports carry the full values."""
+    if isinstance(value, list | tuple) and len(value) > MAX_LIST:
+        rest = len(value) - MAX_LIST + 1
+        value = [*value[: MAX_LIST - 1], f"… and {rest} more (listed in the XLSX/JSON export)"]
+    value = text(value)
+    if len(value) > MAX_CELL_CHARS:
+        value = value[:MAX_CELL_CHARS] + " … (truncated: full text in the XLSX/JSON export)"
+    return value
+
+
 def para(value, style: str = "body") -> Paragraph:
     """Escaped text as a Paragraph: user text can never inject markup."""
-    return Paragraph(escape(text(value)).replace("\n", "<br/>"), styles()[style])
+    return Paragraph(escape(_fit(value)).replace("\n", "<br/>"), styles()[style])
 
 
 def _longest_word(value: str, font: str, size: float) -> float:
