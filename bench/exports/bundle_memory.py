@@ -169,7 +169,8 @@ def main() -> None:
         print(
             f"{r['files']:>6} files, {r['evidence_bytes'] / 1e9:6.3f} GB evidence -> bundle "
             f"{r['bundle_bytes'] / 1e9:6.3f} GB in {r['export_seconds']:>6} s; "
-            f"peak RSS {r['peak_rss_mb']:7.1f} MB (RSS before export {r['rss_before_export_mb']} MB)"
+            f"peak RSS {r['peak_rss_mb']:7.1f} MB "
+            f"(RSS before export {r['rss_before_export_mb']} MB)"
         )
     ratio = large["peak_rss_mb"] / small["peak_rss_mb"]
     print(f"peak RSS ratio large/small: {ratio:.2f}")
