@@ -49,3 +49,8 @@ class CiFormat(models.TextChoices):
     CYCLONEDX = "cyclonedx", "CycloneDX SBOM"
     SIGNER = "signer", "AWS Signer signing job"
     DEPLOYMENT = "deployment", "Deployment record"
+
+
+class CiOutcome(models.TextChoices):
+    PASS = "pass", "Proves its control"
+    FAIL = "fail", "Does not prove its control"

@@ -356,3 +356,55 @@ EMAIL_BACKEND = env_str(
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "prr-portal@localhost")
+
+# --- CI gate and API tokens ---
+# API callers: portal API tokens and GitHub Actions OIDC tokens (Bearer), then browser sessions.
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
+    "gate.authentication.ApiTokenAuthentication",
+    "gate.authentication.GitHubOidcAuthentication",
+    "rest_framework.authentication.SessionAuthentication",
+]
+REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"] = [
+    "rest_framework.permissions.IsAuthenticated",
+    "gate.permissions.TokenScope",
+]
+REST_FRAMEWORK["DEFAULT_PAGINATION_CLASS"] = "gate.api.pagination.PortalPagination"
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["gate.throttling.CallerRateThrottle"]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    # Per token, CI repository or user (gate.throttling); "<n>/<second|minute|hour|day>".
+    "api": env_str("API_THROTTLE_RATE", "1200/minute"),
+    "gate": env_str("GATE_THROTTLE_RATE", "600/minute"),
+}
+for _scope, _rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():
+    _num, _sep, _period = _rate.partition("/")
+    if not (_num.isdigit() and _period[:1] in {"s", "m", "h", "d"}):
+        raise ImproperlyConfigured(f"The {_scope} throttle rate {_rate!r} is not like 600/minute.")
+SPECTACULAR_SETTINGS["COMPONENT_SPLIT_REQUEST"] = True
+SPECTACULAR_SETTINGS["SCHEMA_PATH_PREFIX"] = r"/api/v1"
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    "ReviewStatusEnum": "reviews.choices.ReviewStatus",
+    "ItemOutcomeEnum": "reviews.choices.ItemOutcome",
+    "WaiverStatusEnum": "reviews.choices.WaiverStatus",
+    "RunStatusEnum": "collection.choices.RunStatus",
+    "RegionStatusEnum": "collection.choices.RegionStatus",
+    "ActorTypeEnum": "audit.choices.ActorType",
+    "AuditOutcomeEnum": "audit.choices.Outcome",
+    "GateDecisionEnum": "gate.choices.Decision",
+    "CiOutcomeEnum": "gate.choices.CiOutcome",
+}
+# GitHub Actions OIDC: tokens must come from this issuer, be signed by a key of this JWKS and
+# carry this audience (the reference CLI requests the portal's base URL as audience).
+GATE_OIDC_ISSUER = env_str("GATE_OIDC_ISSUER", "https://token.actions.githubusercontent.com")
+GATE_OIDC_JWKS_URL = env_str(
+    "GATE_OIDC_JWKS_URL", f"{GATE_OIDC_ISSUER.rstrip('/')}/.well-known/jwks"
+)
+GATE_OIDC_AUDIENCE = env_str("GATE_OIDC_AUDIENCE", PORTAL_BASE_URL)
+GATE_OIDC_JWKS_CACHE_SECONDS = env_int("GATE_OIDC_JWKS_CACHE_SECONDS", 3600, minimum=60)
+GATE_OIDC_LEEWAY_SECONDS = env_int("GATE_OIDC_LEEWAY_SECONDS", 60, minimum=0)
+# API tokens live at most this long; break-glass allows at most this many hours.
+API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365, minimum=1)
+GATE_BREAK_GLASS_MAX_HOURS = env_int("GATE_BREAK_GLASS_MAX_HOURS", 24, minimum=1)
+# Also require, for the commit being deployed, passing CI evidence of the mandatory controls
+# CI proves (SAST, SBOM, IaC scan, tests: see gate/conf.py DEFAULT_CI_CONTROLS).
+GATE_REQUIRE_CI_EVIDENCE = env_bool("GATE_REQUIRE_CI_EVIDENCE", False)
+GATE_CI_MAX_BYTES = env_int("GATE_CI_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)

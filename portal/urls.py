@@ -27,7 +27,7 @@ urlpatterns = [
     path("gate/", include("gate.urls")),
     path("exports/", include("exports.urls")),
     path("admin/", admin.site.urls),
-    path("api/v1/", include((api_v1, "api"))),
+    path("api/v1/", include(("portal.api_urls", "api"))),
 ]
 
 if settings.OIDC_ENABLED:
