@@ -39,7 +39,7 @@ def iter_evidence(ids, batch: int = 500):
         yield from Evidence.objects.filter(pk__in=chunk).select_related("service").order_by("pk")
 
 
-def report_document(report) -> dict:
+def report_document(report, *, with_evidence: bool = True) -> dict:
     return {
         "format": FORMAT,
         "scope": report.scope,
@@ -60,13 +60,22 @@ def report_document(report) -> dict:
             }
             for t in report.tables
         },
-        "evidence": [evidence_metadata(e) for e in iter_evidence(report.evidence_ids)],
+        "evidence": [evidence_metadata(e) for e in iter_evidence(report.evidence_ids)]
+        if with_evidence
+        else [],
     }
 
 
 def iter_json(report):
-    yield json.dumps(report_document(report), indent=2, ensure_ascii=False)
-    yield "\n"
+    """The document in chunks: the evidence list (which grows with the scope) is written
+    one entry at a time rather than built as one string."""
+    head = json.dumps(report_document(report, with_evidence=False), indent=2, ensure_ascii=False)
+    before, _, after = head.rpartition('"evidence": []')
+    yield before + '"evidence": ['
+    for n, e in enumerate(iter_evidence(report.evidence_ids)):
+        entry = json.dumps(evidence_metadata(e), indent=2, ensure_ascii=False)
+        yield ("," if n else "") + "\n    " + entry.replace("\n", "\n    ")
+    yield "\n  ]" + after + "\n"
 
 
 def write_json(report, out) -> None:
