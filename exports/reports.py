@@ -349,40 +349,30 @@ def reviews_in_period(service: Service, start: dt.datetime, end: dt.datetime):
 
 
 def gate_decision_table(service: Service, start: dt.datetime, end: dt.datetime) -> Table:
-    """Gate decisions of the service in the period (empty until the gate app stores them)."""
+    """The service's gate decisions in the period, oldest first, with their reasons."""
+    from gate.models import GateDecision
+
     table = Table(
-        "gate", "Gate decisions", ["Time", "Environment", "Decision", "Commit", "Caller", "Reasons"]
+        "gate",
+        "Gate decisions",
+        ["Evaluated at", "Environment", "Decision", "Commit", "Caller", "Review", "Reasons"],
     )
-    try:
-        from gate.models import GateDecision  # noqa: PLC0415 (optional until the gate lands)
-    except ImportError:
-        return table
-    time_field = next(
-        (
-            f
-            for f in ("decided_at", "created_at", "occurred_at")
-            if any(x.name == f for x in GateDecision._meta.fields)
-        ),
-        None,
-    )
-    if time_field is None:
-        return table
     decisions = GateDecision.objects.filter(
-        service=service, **{f"{time_field}__range": (start, end)}
-    ).order_by(time_field)
+        service=service, evaluated_at__range=(start, end)
+    ).order_by("evaluated_at", "id")
     for d in decisions.iterator(chunk_size=1000):
-        decision = getattr(d, "decision", None)
-        if decision is None:
-            decision = "allow" if getattr(d, "allowed", False) else "deny"
-        reasons = getattr(d, "reasons", []) or []
+        reasons = [
+            r.get("message", str(r)) if isinstance(r, dict) else str(r) for r in d.reasons or []
+        ]
         table.rows.append(
             [
-                getattr(d, time_field),
-                getattr(d, "environment", ""),
-                str(decision),
-                getattr(d, "commit_sha", ""),
-                str(getattr(d, "caller_label", "") or getattr(d, "caller", "") or ""),
-                [r if isinstance(r, str) else str(r.get("message", r)) for r in reasons],
+                d.evaluated_at,
+                d.environment,
+                d.get_decision_display(),
+                d.commit_sha,
+                f"{d.caller_label} ({d.caller_type})",
+                d.review_id,
+                reasons,
             ]
         )
     return table

@@ -48,5 +48,6 @@ urlpatterns = [
     path("gate", GateView.as_view(), name="gate"),
     path("services/<slug:slug>/ci-evidence", CiEvidenceView.as_view(), name="ci-evidence"),
     path("jwks.json", JwksView.as_view(), name="jwks"),
+    path("exports/", include("exports.api.urls")),
     path("", include(router.urls)),
 ]

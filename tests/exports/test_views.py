@@ -117,7 +117,6 @@ def test_review_picker_leads_to_the_review_form(client_for, auditor, approved_re
 # --- API ------------------------------------------------------------------------------
 
 
-@pytest.mark.urls("tests.exports.urls_api")
 def test_api_request_poll_and_download_a_bundle(
     client_for, auditor, approved_review, django_capture_on_commit_callbacks
 ):
@@ -139,7 +138,6 @@ def test_api_request_poll_and_download_a_bundle(
     assert key["key_id"] == signing.key_id()
 
 
-@pytest.mark.urls("tests.exports.urls_api")
 def test_api_refuses_an_outsider_with_the_error_shape(client_for, outsider, approved_review):
     response = client_for(outsider).post(
         "/api/v1/exports/jobs/",
@@ -150,7 +148,6 @@ def test_api_refuses_an_outsider_with_the_error_shape(client_for, outsider, appr
     assert response.json()["error"]["code"] == "not_allowed"
 
 
-@pytest.mark.urls("tests.exports.urls_api")
 def test_api_hides_other_users_jobs(client_for, auditor, owner, approved_review):
     client_for(auditor).post(
         "/api/v1/exports/jobs/",
@@ -163,7 +160,6 @@ def test_api_hides_other_users_jobs(client_for, auditor, owner, approved_review)
     assert client.get("/api/v1/exports/jobs/").json()["results"] == []
 
 
-@pytest.mark.urls("tests.exports.urls_api")
 def test_api_streams_review_json(client_for, auditor, approved_review):
     response = client_for(auditor).get(f"/api/v1/exports/reviews/{approved_review.pk}/json/")
     import json
