@@ -33,6 +33,8 @@ from controls.models import (
 from portal.errors import DomainError
 
 DEFAULT_CATALOG_DIR = Path(settings.BASE_DIR) / "controls" / "catalog"
+# libyaml's safe loader when available: same safety as yaml.safe_load, several times faster.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 GUARDRAILS_DIR = "guardrails"
 
 
@@ -113,7 +115,7 @@ def _pointer(parts) -> str:
 
 def _load_yaml(path: Path, problems: list[Problem]):
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)  # noqa: S506
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
