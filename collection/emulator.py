@@ -49,6 +49,28 @@ def _clients(endpoint_url: str, region: str):
     return make
 
 
+_EXISTS = {
+    "EntityAlreadyExists",
+    "ResourceConflictException",
+    "ResourceAlreadyExistsException",
+    "ResourceExistsException",
+    "DeploymentGroupAlreadyExistsException",
+    "ApplicationAlreadyExistsException",
+}
+
+
+def _once(call, **kwargs):
+    """Create something; a retried create that already succeeded is not an error."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return call(**kwargs)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in _EXISTS:
+            raise
+        return None
+
+
 def _zip() -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
@@ -179,7 +201,8 @@ class Seeder:
     def compliant(self, name: str, *, service: str, app: str, api: bool = False) -> None:
         queue = self.sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
         queue_arn = f"arn:aws:sqs:{self.region}:{ACCOUNT}:{name}-dlq"
-        secret = self.sm.create_secret(Name=f"{name}/db", SecretString="not-a-real-secret")
+        _once(self.sm.create_secret, Name=f"{name}/db", SecretString="not-a-real-secret")
+        secret = self.sm.describe_secret(SecretId=f"{name}/db")
         self.sm.rotate_secret(
             SecretId=secret["ARN"],
             RotationRules={"AutomaticallyAfterDays": 30},
@@ -213,18 +236,21 @@ class Seeder:
                 },
             ],
         }
-        role = self.iam.create_role(
+        _once(
+            self.iam.create_role,
             RoleName=f"{name}-role",
             AssumeRolePolicyDocument=json.dumps(TRUST_LAMBDA),
             PermissionsBoundary=self.boundary_arn,
-        )["Role"]["Arn"]
+        )
+        role = f"arn:aws:iam::{ACCOUNT}:role/{name}-role"
         self.iam.put_role_policy(
             RoleName=f"{name}-role", PolicyName="app", PolicyDocument=json.dumps(policy)
         )
         log_group = f"/aws/lambda/{name}"
-        self.logs.create_log_group(logGroupName=log_group, kmsKeyId=self.cmk)
+        _once(self.logs.create_log_group, logGroupName=log_group, kmsKeyId=self.cmk)
         self.logs.put_retention_policy(logGroupName=log_group, retentionInDays=365)
-        self.lam.create_function(
+        _once(
+            self.lam.create_function,
             FunctionName=name,
             Runtime="python3.12",
             Role=role,
@@ -246,7 +272,7 @@ class Seeder:
         self.lam.put_function_code_signing_config(
             CodeSigningConfigArn=self.csc_arn, FunctionName=name
         )
-        self.lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+        _once(self.lam.create_alias, FunctionName=name, Name="live", FunctionVersion="1")
         self.lam.put_provisioned_concurrency_config(
             FunctionName=name, Qualifier="live", ProvisionedConcurrentExecutions=2
         )
@@ -303,7 +329,8 @@ class Seeder:
                     "alarms": [{"name": f"{name}-Errors"}],
                 },
             }
-        self.cd.create_deployment_group(
+        _once(
+            self.cd.create_deployment_group,
             applicationName=app,
             deploymentGroupName=name,
             deploymentConfigName=(
@@ -413,7 +440,8 @@ class Seeder:
         env = {"DB_HOST": "db.internal"}
         if with_canary:
             env["DB_PASSWORD"] = CANARY_SECRET
-        self.lam.create_function(
+        _once(
+            self.lam.create_function,
             FunctionName=name,
             Runtime="python3.8",
             Role=role,
@@ -424,7 +452,7 @@ class Seeder:
             Layers=[self.untrusted_layer],
             Tags={"owner": "someone"},
         )
-        self.logs.create_log_group(logGroupName=f"/aws/lambda/{name}")
+        _once(self.logs.create_log_group, logGroupName=f"/aws/lambda/{name}")
         self.sh.batch_import_findings(
             Findings=[
                 {
@@ -469,7 +497,8 @@ class Seeder:
             ),
         )["Policy"]["Arn"]
         self.iam.attach_role_policy(RoleName=f"{name}-role", PolicyArn=admin)
-        self.lam.create_function(
+        _once(
+            self.lam.create_function,
             FunctionName=name,
             Runtime="nodejs20.x",
             Role=role,
@@ -481,7 +510,7 @@ class Seeder:
             TracingConfig={"Mode": "PassThrough"},
             Tags={**REQUIRED_TAGS, "service": "payments", "data-classification": "internal"},
         )
-        self.lam.create_alias(FunctionName=name, Name="live", FunctionVersion="$LATEST")
+        _once(self.lam.create_alias, FunctionName=name, Name="live", FunctionVersion="$LATEST")
         self.lam.create_function_url_config(FunctionName=name, AuthType="NONE")
         self.lam.add_permission(
             FunctionName=name,

@@ -87,11 +87,20 @@ def worker(transactional_db, redis_url, emulator):
         stderr=subprocess.PIPE,
     )
     old = (app.conf.broker_url, app.conf.task_always_eager)
+
+    def reset_pools():
+        # Producers made for the embedded broker earlier in the session must not be reused.
+        app.close()
+        app._pool = None
+        app.amqp._producer_pool = None
+
     app.conf.broker_url, app.conf.task_always_eager = redis_url, False
+    reset_pools()
     try:
         yield proc
     finally:
         app.conf.broker_url, app.conf.task_always_eager = old
+        reset_pools()
         proc.terminate()
         proc.wait(20)
 
