@@ -79,7 +79,7 @@ GLOBAL_PREFIXES = ("aws:principaltag/",)
 # Claims AWS accepts as condition keys for a custom OIDC provider (<provider-host>:<claim>).
 OIDC_CLAIMS = {"aud", "sub", "azp", "amr", "oaud", "email"}
 # parliament findings that are wrong for the policy kind or the value, each with the reason.
-# (policy kind or file name, issue, text in the detail, why it is accepted)
+# (policy kind, file name or resource, issue, text in the detail, why it is accepted)
 ACCEPTED = [
     ("trust", "MALFORMED", "neither Resource", "a role trust policy has no Resource element"),
     (
@@ -113,6 +113,13 @@ ACCEPTED = [
         "",
         "the collector reads configuration of every function in the account by design; "
         "secret-reading actions are denied explicitly",
+    ),
+    (
+        "CloudFormationExecutionRole",
+        "RESOURCE_STAR",
+        "",
+        "CloudFormation provisions every resource type of an application stack; the CI/CD "
+        "boundary is the ceiling and forces the application boundary on the roles it creates",
     ),
     (
         "github-oidc-deploy-role.yaml",
@@ -386,7 +393,9 @@ def _check_key(key, actions, federated, statement, sid, finding):
             )
 
 
-def parliament_findings(doc: dict, kind: str, path: Path) -> tuple[list[dict], list[dict]]:
+def parliament_findings(
+    doc: dict, kind: str, path: Path, where: str = ""
+) -> tuple[list[dict], list[dict]]:
     """(findings, accepted findings) from parliament."""
     from parliament import analyze_policy_string
 
@@ -402,8 +411,10 @@ def parliament_findings(doc: dict, kind: str, path: Path) -> tuple[list[dict], l
         reason = next(
             (
                 why
-                for where, issue, text, why in ACCEPTED
-                if where in (kind, path.name) and issue == f.issue and text in item["detail"]
+                for scope, issue, text, why in ACCEPTED
+                if scope in (kind, path.name, where.split(".")[0])
+                and issue == f.issue
+                and text in item["detail"]
             ),
             None,
         )
@@ -432,7 +443,7 @@ def check_file(path: Path) -> tuple[list[dict], list[dict], int]:
             )
     for where, kind, doc in policies_in(path):
         count += 1
-        problems, fine = parliament_findings(doc, kind, path)
+        problems, fine = parliament_findings(doc, kind, path, where)
         findings += [{"where": where, **f} for f in check_policy(doc, kind) + problems]
         accepted += [{"file": str(path), "where": where, **f} for f in fine]
     return [{"file": str(path), **f} for f in findings], accepted, count
