@@ -30,7 +30,7 @@ class TokenScope(BasePermission):
         scope = required_scope(request, view)
         if caller.allows(scope):
             return True
-        self.message = f"This credential lacks the {scope!r} scope."
+        self.message = f"This credential lacks the '{scope}' scope."
         return False
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from collection.selectors import latest_check_status
 from controls.models import Control
@@ -13,8 +13,9 @@ from evidence.choices import EvidenceKind
 from evidence.models import Evidence
 from gate import conf
 from gate.models import ApiToken, BreakGlass, GateDecision
-from reviews.models import ReviewItem
-from reviews.selectors import active_waivers, gate_review
+from reviews.choices import ReviewStatus
+from reviews.models import Review, ReviewItem
+from reviews.selectors import active_waivers
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -25,6 +26,23 @@ def commit_prefixes(commit_sha: str) -> list[str]:
     """Every abbreviation (7+ characters) of a commit, to match rows that stored one."""
     commit_sha = (commit_sha or "").lower()
     return [commit_sha[:n] for n in range(7, len(commit_sha) + 1)]
+
+
+def governing_review(service, environment: str) -> Review | None:
+    """The review that governs deploying to ``environment``: the approved one if any (at most
+    one exists), else the newest, so a deny can say why. Always exactly one query (unlike a
+    "newest N, then look further" read, whose cost depends on the history's length)."""
+    approved_first = Case(
+        When(status=ReviewStatus.APPROVED, then=Value(0)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    return (
+        Review.objects.filter(service=service, environment=environment)
+        .select_related("catalog_version")
+        .order_by(approved_first, "-created_at", "-id")
+        .first()
+    )
 
 
 def _review_snapshot(review) -> dict | None:
@@ -141,7 +159,7 @@ def gate_inputs(
     the active waivers (1), the break-glass allow (1) and, when CI evidence is required, the
     commit's CI uploads (1). Independent of the number of controls, results or reviews.
     """
-    review = gate_review(service, environment)
+    review = governing_review(service, environment)
     ci_by_code = {code: fmt for fmt, code in conf.ci_controls().items()}
     ci_codes = set(ci_by_code) if conf.require_ci_evidence() else set()
     controls = _gate_controls(service, review, ci_codes)

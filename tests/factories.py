@@ -150,3 +150,60 @@ class WaiverFactory(factory.django.DjangoModelFactory):
     risk_owner = "Head of Payments"
     requested_by = factory.SubFactory(UserFactory)
     expires_at = factory.LazyFunction(lambda: _in_days(30))
+
+
+# --- gate: reviews in a given state, collection results ------------------------------------
+
+
+class ReviewFactory(factory.django.DjangoModelFactory):
+    """An approved review valid for 90 days; pass status=... for other states."""
+
+    class Meta:
+        model = "reviews.Review"
+
+    service = factory.SubFactory(ServiceFactory)
+    environment = "prod"
+    catalog_version = factory.SubFactory(CatalogVersionFactory)
+    status = "approved"
+    opened_by = factory.SubFactory(UserFactory)
+    approved_at = factory.LazyFunction(_now)
+    expires_at = factory.LazyFunction(lambda: _in_days(90))
+    approval_hash = "a" * 64
+
+
+class ReviewItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "reviews.ReviewItem"
+
+    review = factory.SubFactory(ReviewFactory)
+    control = factory.SubFactory(ControlFactory)
+    mandatory = True
+    outcome = "pass"
+
+
+class CollectionRunFactory(factory.django.DjangoModelFactory):
+    """A finished (succeeded) run of a service's AWS target."""
+
+    class Meta:
+        model = "collection.CollectionRun"
+
+    aws_target = factory.SubFactory(AwsTargetFactory)
+    service = factory.LazyAttribute(lambda r: r.aws_target.service)
+    status = "succeeded"
+    account_id = factory.LazyAttribute(lambda r: r.aws_target.account_id)
+    role_arn = factory.LazyAttribute(lambda r: r.aws_target.role_arn)
+    regions = factory.LazyFunction(lambda: ["eu-west-1"])
+    started_at = factory.LazyFunction(_now)
+    finished_at = factory.LazyFunction(_now)
+
+
+class CheckResultFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "collection.CheckResult"
+
+    run = factory.SubFactory(CollectionRunFactory)
+    check_id = "lambda.timeout_configured"
+    resource = factory.Sequence(lambda n: f"arn:aws:lambda:eu-west-1:123456789012:function:f{n}")
+    status = "pass"
+    message = "ok"
+    evaluated_at = factory.LazyFunction(_now)
