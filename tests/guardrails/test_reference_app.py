@@ -308,7 +308,8 @@ def no_admin(t):
 
 def boundary(t):
     for role in roles(t).values():
-        assert "PermissionsBoundaryName" in role["Properties"]["PermissionsBoundary"]["Fn::Sub"]
+        boundary_arn = role["Properties"].get("PermissionsBoundary", {}).get("Fn::Sub", "")
+        assert "PermissionsBoundaryName" in boundary_arn
 
 
 def not_shared(t):
