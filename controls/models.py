@@ -50,7 +50,7 @@ class Framework(models.Model):
     )
     code = models.CharField(max_length=40)
     name = models.CharField(max_length=200)
-    version = models.CharField(max_length=40, blank=True)
+    version = models.CharField(max_length=120, blank=True)
     url = models.URLField(max_length=500, blank=True)
     description = models.TextField(blank=True)
     position = models.PositiveIntegerField(default=0)

@@ -28,9 +28,9 @@ FRAMEWORK_SCHEMA = {
     "required": ["code", "name", "version", "requirements"],
     "properties": {
         "code": {"type": "string", "pattern": r"^[A-Z0-9][A-Z0-9.-]{1,39}$"},
-        "name": _TEXT,
-        "version": _TEXT,
-        "url": {"type": "string", "pattern": r"^https://"},
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "version": {"type": "string", "minLength": 1, "maxLength": 120},
+        "url": {"type": "string", "pattern": r"^https://", "maxLength": 500},
         "description": {"type": "string"},
         "position": {"type": "integer", "minimum": 0},
         "requirements": {
@@ -92,7 +92,7 @@ _CONTROL_FIELDS = {
         "additionalProperties": False,
         "required": ["id", "reads", "pass_condition"],
         "properties": {
-            "id": {"type": "string", "pattern": r"^[a-z0-9_]+\.[a-z0-9_]+$"},
+            "id": {"type": "string", "pattern": r"^[a-z0-9_]+\.[a-z0-9_]+$", "maxLength": 64},
             "reads": {**_STR_LIST, "minItems": 1},
             "pass_condition": _TEXT,
         },

@@ -289,3 +289,9 @@ def test_runbooks_have_steps_escalation_and_diagram(catalog):
         assert runbook.steps and runbook.escalation_path and runbook.mermaid
         for step in runbook.steps:
             assert set(step) == {"action", "command", "expected_result", "troubleshooting"}
+
+
+def test_value_longer_than_its_column_is_refused_by_the_schema(db, catalog_copy):
+    _edit(catalog_copy / "frameworks" / "dora.yaml", lambda d: d.update(version="x" * 121))
+
+    assert any("dora.yaml: version: " in p and "is too long" in p for p in _problems(catalog_copy))
