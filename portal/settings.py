@@ -391,6 +391,8 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "AuditOutcomeEnum": "audit.choices.Outcome",
     "GateDecisionEnum": "gate.choices.Decision",
     "CiOutcomeEnum": "gate.choices.CiOutcome",
+    "CiFormatEnum": "gate.choices.CiFormat",
+    "ExportFormatEnum": "exports.choices.ExportFormat",
 }
 # GitHub Actions OIDC: tokens must come from this issuer, be signed by a key of this JWKS and
 # carry this audience (the reference CLI requests the portal's base URL as audience).

@@ -21,9 +21,15 @@ def catalog(db):
 def service(team):
     from tests.factories import ServiceFactory
 
-    return ServiceFactory(team=team, slug="payments-api", name="Payments API", tier=1,
-                          repository="acme/payments-api", repository_id="4242",
-                          environments=["staging", "prod"])
+    return ServiceFactory(
+        team=team,
+        slug="payments-api",
+        name="Payments API",
+        tier=1,
+        repository="acme/payments-api",
+        repository_id="4242",
+        environments=["staging", "prod"],
+    )
 
 
 @pytest.fixture

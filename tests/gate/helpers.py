@@ -36,26 +36,46 @@ def make_catalog():
     """Two mandatory automated controls, one mandatory manual one, one optional automated."""
     version = CatalogVersionFactory(version="2026.1", is_current=True)
     controls = [
-        ControlFactory(catalog_version=version, code="PRR-RUN-001", position=1,
-                       check_id=CHECKS["PRR-RUN-001"], title="Timeout set", freshness_days=7),
-        ControlFactory(catalog_version=version, code="PRR-OBS-001", position=2,
-                       check_id=CHECKS["PRR-OBS-001"], title="Tracing on", freshness_days=7),
-        ControlFactory(catalog_version=version, code="PRR-SEC-001", position=3,
-                       title="Least privilege"),
-        ControlFactory(catalog_version=version, code="PRR-COST-001", position=4,
-                       check_id="lambda.arm64_architecture", mandatory_tiers=[],
-                       title="Graviton"),
+        ControlFactory(
+            catalog_version=version,
+            code="PRR-RUN-001",
+            position=1,
+            check_id=CHECKS["PRR-RUN-001"],
+            title="Timeout set",
+            freshness_days=7,
+        ),
+        ControlFactory(
+            catalog_version=version,
+            code="PRR-OBS-001",
+            position=2,
+            check_id=CHECKS["PRR-OBS-001"],
+            title="Tracing on",
+            freshness_days=7,
+        ),
+        ControlFactory(
+            catalog_version=version, code="PRR-SEC-001", position=3, title="Least privilege"
+        ),
+        ControlFactory(
+            catalog_version=version,
+            code="PRR-COST-001",
+            position=4,
+            check_id="lambda.arm64_architecture",
+            mandatory_tiers=[],
+            title="Graviton",
+        ),
     ]
     return version, controls
 
 
 def approve(service, catalog, controls, *, environment="prod", **kwargs):
     """An approved review of ``service`` with one item per control."""
-    review = ReviewFactory(service=service, catalog_version=catalog, environment=environment,
-                           **kwargs)
+    review = ReviewFactory(
+        service=service, catalog_version=catalog, environment=environment, **kwargs
+    )
     for control in controls:
-        ReviewItemFactory(review=review, control=control,
-                          mandatory=control.is_mandatory_for(service.tier))
+        ReviewItemFactory(
+            review=review, control=control, mandatory=control.is_mandatory_for(service.tier)
+        )
     return review
 
 
@@ -67,28 +87,38 @@ def collect(service, statuses: dict[str, str], *, age_days: float = 0, resources
     for check_id, status in statuses.items():
         for n in range(resources):
             CheckResultFactory(
-                run=run, check_id=check_id, status=status, evaluated_at=at,
+                run=run,
+                check_id=check_id,
+                status=status,
+                evaluated_at=at,
                 resource=f"arn:aws:lambda:eu-west-1:123456789012:function:{service.slug}-{n}",
             )
     return run
 
 
 def all_passing(service, **kwargs):
-    return collect(service, {check: "pass" for check in CHECKS.values()}, **kwargs)
+    return collect(service, dict.fromkeys(CHECKS.values(), "pass"), **kwargs)
 
 
 def service_token(admin, services, scopes=("gate:check", "evidence:write", "read")):
     token, raw = gate_services.api_token_create(
-        actor=Actor.for_user(admin), name="ci", scopes=list(scopes),
-        expires_at=timezone.now() + timedelta(days=30), services=services, service_token=True,
+        actor=Actor.for_user(admin),
+        name="ci",
+        scopes=list(scopes),
+        expires_at=timezone.now() + timedelta(days=30),
+        services=services,
+        service_token=True,
     )
     return token, raw
 
 
 def user_token(user, scopes=("read",), services=(), days=30):
     token, raw = gate_services.api_token_create(
-        actor=Actor.for_user(user), name=f"{user.username} token", scopes=list(scopes),
-        expires_at=timezone.now() + timedelta(days=days), services=list(services),
+        actor=Actor.for_user(user),
+        name=f"{user.username} token",
+        scopes=list(scopes),
+        expires_at=timezone.now() + timedelta(days=days),
+        services=list(services),
     )
     return token, raw
 
@@ -163,5 +193,9 @@ class Issuer:
 
     def token(self, kid="key-1", algorithm="RS256", key=None, headers=None, **overrides) -> str:
         signing_key = key if key is not None else self.keys[kid]
-        return jwt.encode(self.claims(**overrides), signing_key, algorithm=algorithm,
-                          headers={"kid": kid, **(headers or {})})
+        return jwt.encode(
+            self.claims(**overrides),
+            signing_key,
+            algorithm=algorithm,
+            headers={"kid": kid, **(headers or {})},
+        )

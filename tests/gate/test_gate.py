@@ -137,8 +137,15 @@ def test_denies_a_revoked_approval(client, ci, service, catalog):
 @pytest.mark.parametrize("status", ["draft", "submitted", "changes_requested"])
 def test_denies_a_review_that_is_not_approved(client, ci, service, catalog, status):
     version, controls = catalog
-    approve(service, version, controls, status=status, approved_at=None, expires_at=None,
-            approval_hash="")
+    approve(
+        service,
+        version,
+        controls,
+        status=status,
+        approved_at=None,
+        expires_at=None,
+        approval_hash="",
+    )
     all_passing(service)
 
     response = ask(client, ci)
@@ -187,14 +194,22 @@ def test_denies_a_control_with_no_result(client, ci, service, catalog):
 def test_optional_and_manual_controls_do_not_block(client, ci, service, catalog):
     version, controls = catalog
     approve(service, version, controls)
-    collect(service, {**{c: "pass" for c in CHECKS.values()}, "lambda.arm64_architecture": "fail"})
+    collect(
+        service, {**dict.fromkeys(CHECKS.values(), "pass"), "lambda.arm64_architecture": "fail"}
+    )
 
     assert ask(client, ci).json()["decision"] == "allow"
 
 
 def _waiver(service, risk, requester, **kwargs):
-    return WaiverFactory(service=service, control_code="PRR-OBS-001", status="approved",
-                         decided_by=risk, requested_by=requester, **kwargs)
+    return WaiverFactory(
+        service=service,
+        control_code="PRR-OBS-001",
+        status="approved",
+        decided_by=risk,
+        requested_by=requester,
+        **kwargs,
+    )
 
 
 def test_an_active_waiver_covers_a_failing_control(client, ci, service, catalog, risk, owner):
@@ -332,8 +347,13 @@ def test_break_glass_allows_one_commit_and_opens_a_followup_review(
     issued = post_json(
         client_for(admin_user),
         "/api/v1/gate/break-glass/",
-        {"service": "payments-api", "environment": "prod", "commit_sha": COMMIT,
-         "reason": "Card authorisations failing; hotfix for INC-1234.", "hours": 2},
+        {
+            "service": "payments-api",
+            "environment": "prod",
+            "commit_sha": COMMIT,
+            "reason": "Card authorisations failing; hotfix for INC-1234.",
+            "hours": 2,
+        },
     )
     client.logout()
 
@@ -357,8 +377,12 @@ def test_break_glass_allows_one_commit_and_opens_a_followup_review(
 def test_break_glass_expires_and_can_be_revoked(client, ci, service, catalog, admin_user):
     _deny_setup(service, catalog)
     glass = gate_services.break_glass_issue(
-        actor=Actor.for_user(admin_user), service=service, environment="prod",
-        commit_sha=COMMIT, reason="Emergency fix for INC-1", hours=1,
+        actor=Actor.for_user(admin_user),
+        service=service,
+        environment="prod",
+        commit_sha=COMMIT,
+        reason="Emergency fix for INC-1",
+        hours=1,
     )
     assert ask(client, ci).json()["decision"] == "allow"
 
@@ -369,17 +393,24 @@ def test_break_glass_expires_and_can_be_revoked(client, ci, service, catalog, ad
     assert ask(client, ci).json()["decision"] == "deny"
 
     BreakGlass.objects.filter(pk=glass.pk).update(expires_at=timezone.now() + timedelta(hours=1))
-    gate_services.break_glass_revoke(actor=Actor.for_user(admin_user), break_glass=glass,
-                                     reason="fixed properly")
+    gate_services.break_glass_revoke(
+        actor=Actor.for_user(admin_user), break_glass=glass, reason="fixed properly"
+    )
     assert ask(client, ci).json()["decision"] == "deny"
 
 
 @pytest.mark.parametrize("role", ["owner", "sre", "security", "auditor"])
 def test_only_admins_issue_break_glass(client_for, cast, service, catalog, role):
     response = post_json(
-        client_for(cast[role]), "/api/v1/gate/break-glass/",
-        {"service": "payments-api", "environment": "prod", "commit_sha": COMMIT,
-         "reason": "Because I said so, really", "hours": 2},
+        client_for(cast[role]),
+        "/api/v1/gate/break-glass/",
+        {
+            "service": "payments-api",
+            "environment": "prod",
+            "commit_sha": COMMIT,
+            "reason": "Because I said so, really",
+            "hours": 2,
+        },
     )
 
     assert response.status_code == 403
@@ -388,9 +419,15 @@ def test_only_admins_issue_break_glass(client_for, cast, service, catalog, role)
 
 def test_break_glass_is_time_limited(client_for, admin_user, service, catalog):
     response = post_json(
-        client_for(admin_user), "/api/v1/gate/break-glass/",
-        {"service": "payments-api", "environment": "prod", "commit_sha": COMMIT,
-         "reason": "A long emergency for real", "hours": 72},
+        client_for(admin_user),
+        "/api/v1/gate/break-glass/",
+        {
+            "service": "payments-api",
+            "environment": "prod",
+            "commit_sha": COMMIT,
+            "reason": "A long emergency for real",
+            "hours": 72,
+        },
     )
 
     assert response.status_code == 400
@@ -399,12 +436,23 @@ def test_break_glass_is_time_limited(client_for, admin_user, service, catalog):
 
 def test_break_glass_links_an_already_open_review(admin_user, owner, service, catalog):
     version, controls = catalog
-    draft = approve(service, version, controls, status="draft", approved_at=None,
-                    expires_at=None, approval_hash="")
+    draft = approve(
+        service,
+        version,
+        controls,
+        status="draft",
+        approved_at=None,
+        expires_at=None,
+        approval_hash="",
+    )
 
     glass = gate_services.break_glass_issue(
-        actor=Actor.for_user(admin_user), service=service, environment="prod",
-        commit_sha=COMMIT, reason="Emergency fix for INC-2", hours=1,
+        actor=Actor.for_user(admin_user),
+        service=service,
+        environment="prod",
+        commit_sha=COMMIT,
+        reason="Emergency fix for INC-2",
+        hours=1,
     )
 
     assert glass.followup_review == draft
@@ -420,7 +468,7 @@ def test_an_auditor_replays_a_decision_from_the_data_as_it_was(
     decision_id = ask(client, ci).json()["decision_id"]
     # Everything changes afterwards: the review is revoked, the controls start failing.
     Review.objects.filter(pk=ready.pk).update(status="revoked", revoked_reason="drift")
-    collect(ready.service, {c: "fail" for c in CHECKS.values()})
+    collect(ready.service, dict.fromkeys(CHECKS.values(), "fail"))
     assert ask(client, ci).json()["decision"] == "deny"
 
     response = client_for(auditor).post(f"/api/v1/gate/decisions/{decision_id}/replay/")
@@ -476,18 +524,35 @@ def _grow(service, version, review, owner, risk, *, controls: int, results: int)
     from tests.factories import EvidenceFactory
 
     for n in range(controls):
-        control = ControlFactory(catalog_version=version, code=f"PRR-GEN-{n:03d}",
-                                 check_id=f"gen.check_{n}" if n % 2 == 0 else "", position=10 + n)
+        control = ControlFactory(
+            catalog_version=version,
+            code=f"PRR-GEN-{n:03d}",
+            check_id=f"gen.check_{n}" if n % 2 == 0 else "",
+            position=10 + n,
+        )
         ReviewItemFactory(review=review, control=control, mandatory=True)
     statuses = {f"gen.check_{n}": "pass" for n in range(0, controls, 2)}
-    collect(service, {**statuses, **{c: "pass" for c in CHECKS.values()}}, resources=results)
+    collect(service, {**statuses, **dict.fromkeys(CHECKS.values(), "pass")}, resources=results)
     for n in range(controls // 4):
-        WaiverFactory(service=service, control_code=f"PRR-GEN-{n:03d}", status="approved",
-                      decided_by=risk, requested_by=owner)
+        WaiverFactory(
+            service=service,
+            control_code=f"PRR-GEN-{n:03d}",
+            status="approved",
+            decided_by=risk,
+            requested_by=owner,
+        )
         EvidenceFactory(service=service, control_code=f"PRR-GEN-{n:03d}")
-    for n in range(20):
-        approve(service, version, [], environment="prod", status="expired",
-                approved_at=None, expires_at=None, approval_hash="")
+    for _n in range(20):
+        approve(
+            service,
+            version,
+            [],
+            environment="prod",
+            status="expired",
+            approved_at=None,
+            expires_at=None,
+            approval_hash="",
+        )
 
 
 def test_the_gate_costs_the_same_queries_whatever_the_data_size(
@@ -534,8 +599,12 @@ def test_required_ci_evidence_must_prove_the_commit(client, ci, service, catalog
     assert codes(ask(client, ci)) == [("ci_evidence_missing", "PRR-SEC-001")]
 
     sarif = {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "CodeQL"}}, "results": []}]}
-    uploaded = post_json(client, "/api/v1/services/payments-api/ci-evidence",
-                         {"format": "sarif", "commit_sha": COMMIT, "content": sarif}, **bearer(ci))
+    uploaded = post_json(
+        client,
+        "/api/v1/services/payments-api/ci-evidence",
+        {"format": "sarif", "commit_sha": COMMIT, "content": sarif},
+        **bearer(ci),
+    )
     assert uploaded.status_code == 201, uploaded.json()
 
     assert ask(client, ci).json()["decision"] == "allow"
@@ -546,8 +615,16 @@ def test_gate_review_uses_the_newest_review_when_none_is_approved(client, ci, se
     version, controls = catalog
     old = approve(service, version, controls, status="expired")
     Review.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=400))
-    approve(service, version, controls, status="submitted", approved_at=None, expires_at=None,
-            approval_hash="", opened_by=UserFactory())
+    approve(
+        service,
+        version,
+        controls,
+        status="submitted",
+        approved_at=None,
+        expires_at=None,
+        approval_hash="",
+        opened_by=UserFactory(),
+    )
     all_passing(service)
 
     assert codes(ask(client, ci)) == [("review_not_approved", None)]

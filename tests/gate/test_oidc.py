@@ -122,8 +122,14 @@ def test_rs512_is_refused_too(client, issuer, ready):
     [
         ({"iss": "https://evil.example.com"}, "not issued by"),
         ({"aud": "https://other-portal.example.com"}, "audience"),
-        ({"exp": int(time.time()) - 300, "iat": int(time.time()) - 600,
-          "nbf": int(time.time()) - 600}, "expired"),
+        (
+            {
+                "exp": int(time.time()) - 300,
+                "iat": int(time.time()) - 600,
+                "nbf": int(time.time()) - 600,
+            },
+            "expired",
+        ),
         ({"nbf": int(time.time()) + 600}, "not valid yet"),
         ({"iat": int(time.time()) + 600}, "not valid yet"),
         ({"exp": int(time.time()) + 86400 * 2}, "lives too long"),
@@ -149,10 +155,8 @@ def test_a_recreated_repository_with_another_id_is_refused(client, issuer, ready
     assert not GateDecision.objects.exists()
 
 
-def test_a_token_bound_to_one_service_cannot_ask_for_another(client, issuer, ready,
-                                                              other_service):
-    response = post_json(client, GATE, gate_body(service="loan-engine"),
-                         **bearer(issuer.token()))
+def test_a_token_bound_to_one_service_cannot_ask_for_another(client, issuer, ready, other_service):
+    response = post_json(client, GATE, gate_body(service="loan-engine"), **bearer(issuer.token()))
 
     assert response.status_code == 404
 
@@ -165,8 +169,7 @@ def test_a_token_bound_to_one_service_cannot_ask_for_another(client, issuer, rea
         ({"allowed_refs": ["refs/tags/v*"]}, {"ref": "refs/tags/v1.2.0"}, True),
         ({"allowed_environments": ["prod"]}, {"environment": "dev"}, False),
         ({"allowed_environments": ["prod"]}, {"environment": None}, False),
-        ({"allowed_workflow_refs": ["acme/payments-api/.github/workflows/deploy.yml@*"]}, {},
-         True),
+        ({"allowed_workflow_refs": ["acme/payments-api/.github/workflows/deploy.yml@*"]}, {}, True),
         ({"allowed_workflow_refs": ["acme/platform/.github/workflows/deploy.yml@*"]}, {}, False),
     ],
 )
@@ -185,8 +188,12 @@ def test_per_service_pinning(client, issuer, ready, pin, claims, accepted):
 def test_a_ci_identity_uploads_evidence_for_its_commit(client, issuer, ready):
     sarif = {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "CodeQL"}}, "results": []}]}
 
-    response = post_json(client, "/api/v1/services/payments-api/ci-evidence",
-                         {"format": "sarif", "content": sarif}, **bearer(issuer.token()))
+    response = post_json(
+        client,
+        "/api/v1/services/payments-api/ci-evidence",
+        {"format": "sarif", "content": sarif},
+        **bearer(issuer.token()),
+    )
 
     assert response.status_code == 201, response.json()
     assert response.json()["commit_sha"] == issuer.claims()["sha"]

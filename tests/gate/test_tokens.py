@@ -108,8 +108,12 @@ def test_a_revoked_token_is_refused_at_once(client, client_for, owner, service):
 def test_scopes_limit_what_a_token_may_do(client, owner, service):
     raw = user_token(owner, scopes=["read"])[1]
 
-    response = post_json(client, "/api/v1/reviews/", {"service": "payments-api",
-                                                      "environment": "prod"}, **bearer(raw))
+    response = post_json(
+        client,
+        "/api/v1/reviews/",
+        {"service": "payments-api", "environment": "prod"},
+        **bearer(raw),
+    )
 
     assert response.status_code == 403
     assert "'write'" in response.json()["error"]["message"]
@@ -118,8 +122,12 @@ def test_scopes_limit_what_a_token_may_do(client, owner, service):
 def test_a_write_token_acts_as_its_user(client, owner, service, catalog):
     raw = user_token(owner, scopes=["read", "write"])[1]
 
-    response = post_json(client, "/api/v1/reviews/", {"service": "payments-api",
-                                                      "environment": "prod"}, **bearer(raw))
+    response = post_json(
+        client,
+        "/api/v1/reviews/",
+        {"service": "payments-api", "environment": "prod"},
+        **bearer(raw),
+    )
 
     assert response.status_code == 201, response.json()
     event = AuditEvent.objects.get(action="review.open")
@@ -129,8 +137,9 @@ def test_a_write_token_acts_as_its_user(client, owner, service, catalog):
 def test_tokens_cannot_create_tokens(client, owner, service):
     raw = user_token(owner, scopes=["read", "write"])[1]
 
-    response = post_json(client, TOKENS, {"name": "x", "scopes": ["read"],
-                                          "expires_in_days": 1}, **bearer(raw))
+    response = post_json(
+        client, TOKENS, {"name": "x", "scopes": ["read"], "expires_in_days": 1}, **bearer(raw)
+    )
 
     assert response.status_code == 403
     assert ApiToken.objects.count() == 1
@@ -147,8 +156,7 @@ def test_expiry_is_required_and_at_most_a_year(client_for, owner):
     assert not ApiToken.objects.exists()
 
 
-def test_a_user_cannot_bind_a_token_to_a_service_they_cannot_see(client_for, owner,
-                                                                 other_service):
+def test_a_user_cannot_bind_a_token_to_a_service_they_cannot_see(client_for, owner, other_service):
     response = create(client_for(owner), services=["loan-engine"])
 
     assert response.status_code == 400
@@ -156,10 +164,15 @@ def test_a_user_cannot_bind_a_token_to_a_service_they_cannot_see(client_for, own
 
 
 def test_only_admins_create_service_tokens(client_for, owner, admin_user, service):
-    refused = create(client_for(owner), services=["payments-api"], service_token=True,
-                     scopes=["gate:check"])
-    created = create(client_for(admin_user), services=["payments-api"], service_token=True,
-                     scopes=["gate:check", "evidence:write"])
+    refused = create(
+        client_for(owner), services=["payments-api"], service_token=True, scopes=["gate:check"]
+    )
+    created = create(
+        client_for(admin_user),
+        services=["payments-api"],
+        service_token=True,
+        scopes=["gate:check", "evidence:write"],
+    )
 
     assert refused.status_code == 403
     assert created.status_code == 201
@@ -170,8 +183,11 @@ def test_only_admins_create_service_tokens(client_for, owner, admin_user, servic
 def test_service_tokens_cannot_get_write_scope(admin_user, service):
     with pytest.raises(DomainError, match="write"):
         gate_services.api_token_create(
-            actor=Actor.for_user(admin_user), name="ci", scopes=["write"],
-            expires_at=timezone.now() + timedelta(days=1), services=[service],
+            actor=Actor.for_user(admin_user),
+            name="ci",
+            scopes=["write"],
+            expires_at=timezone.now() + timedelta(days=1),
+            services=[service],
             service_token=True,
         )
 
@@ -186,10 +202,10 @@ def test_a_service_token_sees_only_its_services(client, admin_user, service, oth
     assert other.status_code == 404
 
 
-@pytest.mark.parametrize(("role", "sees"), [("owner", 1), ("teammate", 0), ("admin", 2),
-                                             ("auditor", 2), ("sre", 0)])
-def test_token_lists_show_own_tokens_unless_admin_or_auditor(client_for, cast, service,
-                                                             role, sees):
+@pytest.mark.parametrize(
+    ("role", "sees"), [("owner", 1), ("teammate", 0), ("admin", 2), ("auditor", 2), ("sre", 0)]
+)
+def test_token_lists_show_own_tokens_unless_admin_or_auditor(client_for, cast, service, role, sees):
     user_token(cast["owner"])
     service_token(cast["admin"], [service])
 
