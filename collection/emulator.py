@@ -535,7 +535,7 @@ def seed(
     prefix: str = "bench-",
     demo: bool = True,
     region: str = REGION,
-    threads: int = 8,
+    threads: int = 2,
 ) -> dict:
     """Create the demo functions (``demo``) and ``functions`` compliant ones named
     ``<prefix>NNNN``. Returns what was created."""
