@@ -129,4 +129,6 @@ SHARED_EXCLUDED = {"lambda:GetFunction", "lambda:GetPolicy"}
 
 
 def shared_calls(counts: dict[str, int]) -> int:
-    return sum(n for op, n in counts.items() if op.startswith("lambda:") and op not in SHARED_EXCLUDED)
+    return sum(
+        n for op, n in counts.items() if op.startswith("lambda:") and op not in SHARED_EXCLUDED
+    )

@@ -32,8 +32,11 @@ def projected(counts, n):
 def report(label, counts, n, checks):
     total = sum(counts.values())
     shared = shared_calls(counts)
-    print(f"  {label}: {total / n:.3f} calls/function, Lambda shared bucket {shared / n:.3f}/function,"
-          f" {checks * n / total:.1f} checks per call")
+    print(
+        f"  {label}: {total / n:.3f} calls/function, "
+        f"Lambda shared bucket {shared / n:.3f}/function,"
+        f" {checks * n / total:.1f} checks per call"
+    )
 
 
 def main():

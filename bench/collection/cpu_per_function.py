@@ -60,9 +60,19 @@ def main():
         env = {**os.environ, "AWS_ENDPOINT_URL": url, "AWS_DEFAULT_REGION": "us-east-1"}
         before, t0 = cpu(resource.RUSAGE_CHILDREN), time.time()
         subprocess.run(
-            [str(custodian), "run", "-s", str(TMP / "custodian"), str(POLICIES),
-             "--region", "us-east-1"],
-            check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                str(custodian),
+                "run",
+                "-s",
+                str(TMP / "custodian"),
+                str(POLICIES),
+                "--region",
+                "us-east-1",
+            ],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         c7n_cpu, c7n_wall = cpu(resource.RUSAGE_CHILDREN) - before, time.time() - t0
     finally:
@@ -70,12 +80,17 @@ def main():
         proc.wait(10)
     checks = len(REGISTRY)
     print(f"N={n} functions")
-    print(f"  portal:    {portal_cpu * 1000 / n:7.2f} ms CPU/function, {checks} checks, "
-          f"{n * checks} results stored, {calls} AWS calls, wall {portal_wall:.1f} s")
-    print(f"  custodian: {c7n_cpu * 1000 / n:7.2f} ms CPU/function, 10 policies "
-          f"(process start included), wall {c7n_wall:.1f} s")
-    print(f"  portal evaluates {checks / 10:.1f}x the checks at "
-          f"{portal_cpu / c7n_cpu:.2f}x the CPU")
+    print(
+        f"  portal:    {portal_cpu * 1000 / n:7.2f} ms CPU/function, {checks} checks, "
+        f"{n * checks} results stored, {calls} AWS calls, wall {portal_wall:.1f} s"
+    )
+    print(
+        f"  custodian: {c7n_cpu * 1000 / n:7.2f} ms CPU/function, 10 policies "
+        f"(process start included), wall {c7n_wall:.1f} s"
+    )
+    print(
+        f"  portal evaluates {checks / 10:.1f}x the checks at {portal_cpu / c7n_cpu:.2f}x the CPU"
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,121 @@
+"""Wall time of a full run behind a rate-limited emulator, with real Celery workers.
+
+    .venv/bin/python bench/collection/wall_time.py --functions 2000 --rps 150 --workers 1 4
+
+The emulator enforces the Lambda quota (shared bucket ``--rps``, GetFunction and GetPolicy
+scaled alike) and answers ThrottlingException beyond it. The portal's limiter is set to the
+same rates. Floor = shared-bucket calls counted by the emulator / rps. Workers are separate
+``celery worker -c 1`` processes sharing a throwaway redis-server (token buckets and broker).
+Database: BENCH_DATABASE_URL (PostgreSQL recommended), else a SQLite file.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+from _harness import ROOT, TMP, free_port, make_target, setup_django, start_emulator, stats
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--functions", type=int, default=2000)
+    parser.add_argument("--rps", type=float, default=150)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 4])
+    args = parser.parse_args()
+    rport = free_port()
+    redis = subprocess.Popen(
+        ["redis-server", "--port", str(rport), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    broker = f"redis://127.0.0.1:{rport}/0"
+    rates = {
+        "COLLECTION_LAMBDA_SHARED_RPS": str(args.rps),
+        "COLLECTION_LAMBDA_GET_FUNCTION_RPS": str(args.rps * 100 / 15),
+        "COLLECTION_LAMBDA_GET_POLICY_RPS": str(args.rps),
+    }
+    os.environ.update(rates)
+    setup_django(eager=False, broker=broker)
+    from audit.context import Actor
+    from collection.checks.ids import CHECK_IDS
+    from collection.emulator import seed
+    from collection.models import CheckResult
+    from collection.services import collection_run_start
+
+    emulator, url = start_emulator(lambda_rps=args.rps)
+    procs = []
+    try:
+        seed(url, functions=args.functions, prefix="wall-", demo=False)
+        target = make_target(prefix="wall-")
+        print(f"N={args.functions}, emulated quota {args.rps:g} req/s (shared bucket)")
+        for workers in args.workers:
+            env = {**os.environ, "CELERY_TASK_ALWAYS_EAGER": "false"}
+            procs = [
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "portal",
+                        "worker",
+                        "-c",
+                        "1",
+                        "-n",
+                        f"bench{i}@%h",
+                        "-Q",
+                        "portal",
+                        "-l",
+                        "WARNING",
+                        "--without-gossip",
+                        "--without-mingle",
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=open(TMP / f"worker{i}.log", "w"),  # noqa: SIM115
+                )
+                for i in range(workers)
+            ]
+            time.sleep(4)
+            stats(url, reset=True)
+            t0 = time.time()
+            run = collection_run_start(
+                actor=Actor.system("bench"), aws_target=target, trigger="scheduled"
+            )
+            while True:
+                run.refresh_from_db()
+                if not run.is_active:
+                    break
+                time.sleep(0.2)
+            wall = time.time() - t0
+            s = stats(url)
+            shared = s.get("lambda:shared", 0)
+            floor = shared / args.rps
+            errors = CheckResult.objects.filter(run=run, status="error").count()
+            throttled_errors = CheckResult.objects.filter(
+                run=run, status="error", message__icontains="throttl"
+            ).count()
+            assert run.functions_evaluated == args.functions, run.error_summary
+            print(
+                f"  {workers} worker(s): wall {wall:.1f} s, floor {floor:.1f} s "
+                f"({shared} shared-bucket calls / {args.rps:g}), ratio {wall / floor:.3f}; "
+                f"429s answered by the emulator {s.get('lambda:throttled', 0)}, "
+                f"error results {errors} (throttling {throttled_errors}), "
+                f"{run.results_count} results ({len(CHECK_IDS)} checks), status {run.status}"
+            )
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                p.wait(30)
+            procs = []
+    finally:
+        for p in procs:
+            p.terminate()
+        emulator.terminate()
+        redis.terminate()
+
+
+if __name__ == "__main__":
+    main()
