@@ -10,13 +10,14 @@ from audit.services import audit_record
 
 @receiver(user_logged_in)
 def _logged_in(sender, request, user, **kwargs):
-    audit_record(actor=Actor.from_request(request), action="auth.login", obj=user)
+    audit_record(actor=Actor.from_request(request, user=user), action="auth.login", obj=user)
 
 
 @receiver(user_logged_out)
 def _logged_out(sender, request, user, **kwargs):
     if user is not None:
-        audit_record(actor=Actor.for_user(user), action="auth.logout", obj=user)
+        actor = Actor.from_request(request, user=user) if request else Actor.for_user(user)
+        audit_record(actor=actor, action="auth.logout", obj=user)
 
 
 @receiver(user_login_failed)

@@ -25,3 +25,11 @@ def test_home_page_names_roles_and_team_services(client_for, owner, service, oth
 def test_admin_site_is_for_staff_only(client_for, owner, admin_user):
     assert client_for(owner).get("/admin/").status_code == 302
     assert client_for(admin_user).get("/admin/").status_code == 200
+
+
+def test_sign_out_is_audited_with_the_user_and_address(client, owner):
+    client.post("/accounts/login/", {"username": "owner", "password": "pw-for-tests"})
+    client.post("/accounts/logout/", REMOTE_ADDR="10.1.2.3")
+    event = AuditEvent.objects.get(action="auth.logout")
+    assert event.actor_user == owner
+    assert event.source_ip == "10.1.2.3"
