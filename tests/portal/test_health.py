@@ -45,3 +45,12 @@ def test_every_response_carries_a_request_id_and_csp(client):
     assert "default-src 'self'" in csp
     assert "frame-ancestors 'none'" in csp
     assert "cdn" not in csp
+
+
+def test_csp_script_source_is_a_real_per_request_nonce(client):
+    first = client.get("/accounts/login/")["Content-Security-Policy"]
+    second = client.get("/accounts/login/")["Content-Security-Policy"]
+    script_src = next(d for d in first.split(";") if d.strip().startswith("script-src"))
+    assert "'nonce-" in script_src
+    assert "'nonce'" not in script_src
+    assert first != second
