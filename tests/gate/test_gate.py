@@ -483,12 +483,17 @@ def test_an_auditor_replays_a_decision_from_the_data_as_it_was(
 
 def test_replay_detects_a_tampered_decision(client, client_for, ci, ready, auditor):
     decision_id = ask(client, ci).json()["decision_id"]
-    # Bypass the model's refusal to update, as someone with database access might.
+    # Bypass the model's refusal (and on PostgreSQL the trigger), as a table owner might.
+    postgres = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
+        if postgres:
+            cursor.execute("ALTER TABLE gate_gatedecision DISABLE TRIGGER USER")
         cursor.execute(
             "UPDATE gate_gatedecision SET decision = 'deny' WHERE decision_id = %s",
-            [decision_id.replace("-", "") if connection.vendor == "sqlite" else decision_id],
+            [decision_id if postgres else decision_id.replace("-", "")],
         )
+        if postgres:
+            cursor.execute("ALTER TABLE gate_gatedecision ENABLE TRIGGER USER")
 
     body = client_for(auditor).post(f"/api/v1/gate/decisions/{decision_id}/replay/").json()
 
@@ -503,6 +508,19 @@ def test_only_auditors_and_admins_replay(client, client_for, ci, ready, cast, ro
     response = client_for(cast[role]).post(f"/api/v1/gate/decisions/{decision_id}/replay/")
 
     assert response.status_code == 403
+
+
+def test_postgres_refuses_to_change_a_decision(client, ci, ready, postgres_only):
+    from django.db import DatabaseError, transaction
+
+    ask(client, ci)
+
+    with (
+        pytest.raises(DatabaseError, match="immutable"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE gate_gatedecision SET decision = 'deny'")
 
 
 def test_decisions_are_never_updated_or_deleted(client, ci, ready):
