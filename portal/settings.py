@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "collection",
     "gate",
     "exports",
+    "dashboards",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -284,10 +286,11 @@ if CELERY_BROKER_URL.startswith("filesystem"):
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(VAR_DIR / "celery-processed"),
+        "control_folder": str(VAR_DIR / "celery-control"),
         "store_processed": False,
     }
     # The embedded broker's folders must exist before a worker or producer touches them.
-    for _folder in (_queue_dir, VAR_DIR / "celery-processed"):
+    for _folder in (_queue_dir, VAR_DIR / "celery-processed", VAR_DIR / "celery-control"):
         _folder.mkdir(parents=True, exist_ok=True)
 else:
     # A task not acknowledged within this window is redelivered to another worker.
@@ -310,6 +313,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     "worker-heartbeat": {"task": "portal.heartbeat", "schedule": 60.0},
     # Sign the audit chain head so a cut-off tail is detectable (audit/checkpoints.py).
     "audit-checkpoint": {"task": "audit.tasks.audit_checkpoint", "schedule": 15 * 60.0},
+    # Record approvals and waivers past their expiry (reads already treat them as expired).
+    "reviews-expire-due": {"task": "reviews.expire_due", "schedule": 900},
+    # Daily: tell owners about approvals expiring within 14 days and waivers about to expire.
+    "notifications-scan-expiring": {"task": "notifications.scan_expiring", "schedule": 86400},
 }
 CELERY_IMPORTS = ["portal.tasks"]
 
@@ -357,6 +364,11 @@ EMAIL_BACKEND = env_str(
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "prr-portal@localhost")
+# Outgoing webhooks (notifications app): plain http:// only when allowed (demo, tests);
+# a failing endpoint is tried this many times with exponential backoff.
+NOTIFICATIONS_WEBHOOK_ALLOW_HTTP = env_bool("NOTIFICATIONS_WEBHOOK_ALLOW_HTTP", DEBUG)
+NOTIFICATIONS_WEBHOOK_MAX_ATTEMPTS = env_int("NOTIFICATIONS_WEBHOOK_MAX_ATTEMPTS", 6, minimum=1)
+NOTIFICATIONS_WEBHOOK_TIMEOUT = env_int("NOTIFICATIONS_WEBHOOK_TIMEOUT", 10, minimum=1)
 
 # --- CI gate and API tokens ---
 # API callers: portal API tokens and GitHub Actions OIDC tokens (Bearer), then browser sessions.

@@ -26,6 +26,8 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("gate/", include("gate.urls")),
     path("exports/", include("exports.urls")),
+    path("notifications/", include("notifications.urls")),
+    path("", include("dashboards.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("portal.api_urls", "api"))),
 ]

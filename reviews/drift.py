@@ -8,6 +8,8 @@ import logging
 from django.utils import timezone
 
 from audit.context import Actor
+from notifications.choices import Event
+from notifications.services import notify
 from portal.errors import DomainError
 from reviews import workflow
 from reviews.choices import ReviewStatus
@@ -59,10 +61,22 @@ def review_check_drift(*, service) -> list[Review]:
                 actor=Actor.system("drift-detector"),
                 review=review,
                 reason=f"drift: {', '.join(failing)} failing",
+                notify_owners=False,
             )
         except DomainError as exc:  # e.g. expired meanwhile: nothing left to revoke
             logger.info("drift: review %s not revoked: %s", review.pk, exc.message)
             continue
+        notify(
+            event=Event.DRIFT_DETECTED,
+            service=service,
+            review=review,
+            key=f"drift:{review.pk}",
+            subject=f"{service.name} ({review.environment}): drift revoked approval #{review.pk}",
+            body=f"The approval was revoked: mandatory automated controls now fail "
+            f"({', '.join(failing)}). The gate denies deployments to {review.environment} "
+            "until a new review is approved.",
+            data={"failing": failing},
+        )
         revoked.append(review)
     return revoked
 

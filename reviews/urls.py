@@ -28,6 +28,12 @@ urlpatterns = [
         name="item_detach",
     ),
     path("<int:pk>/items/<int:item_pk>/comment/", views.item_comment, name="item_comment"),
+    path("<int:pk>/items/<int:item_pk>/inline/", views.item_inline, name="item_inline"),
+    path(
+        "<int:pk>/items/<int:item_pk>/evidence/<int:evidence_pk>/preview/",
+        views.evidence_preview,
+        name="evidence_preview",
+    ),
     path("<int:pk>/items/<int:item_pk>/verdict/", views.item_verdict, name="item_verdict"),
     path("waivers/", views.waiver_list, name="waivers"),
     path("waivers/<int:pk>/", views.waiver_detail, name="waiver_detail"),

@@ -5,20 +5,25 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.models import Team
 from audit.context import Actor
+from audit.selectors import events_for_object
 from controls.selectors import applicable_controls, current_catalog
 from evidence import services as evidence_services
 from evidence.selectors import evidence_for_service
+from exports.selectors import may_export_service
 from portal.errors import DomainError
 from reviews import conf, forms, readiness, selectors, workflow
-from reviews.choices import ReviewStatus
-from reviews.models import ReviewItem, Waiver
+from reviews.choices import ItemOutcome, ReviewStatus
+from reviews.models import ItemComment, ReviewItem, Waiver
 from services.choices import Tier
 from services.selectors import service_list_for
 
@@ -171,6 +176,10 @@ def review_detail(request, pk):
                 initial={"version": review.version}, auto_id="changes_%s"
             ),
             "comment_form": forms.CommentForm(auto_id="comment_%s"),
+            "comment_counts": _comment_counts(review),
+            "audit_trail": events_for_object(review)[:50],
+            "outcomes": [c for c in ItemOutcome.choices if c[0] != ItemOutcome.WAIVED],
+            "can_export": may_export_service(request.user, review.service),
         },
     )
 
@@ -636,3 +645,185 @@ def waiver_revoke(request, pk):
     else:
         _form_errors(request, form)
     return redirect(waiver)
+
+
+# --- inline editing on the review page (HTMX) ---------------------------------------------
+
+
+def _comment_counts(review) -> dict[int, int]:
+    return dict(
+        ItemComment.objects.filter(review=review, item__isnull=False)
+        .values("item_id")
+        .annotate(n=Count("id"))
+        .values_list("item_id", "n")
+    )
+
+
+def _inline_response(request, review, item_pk, *, editing=False, error="", saved=""):
+    """The item's rows, plus out-of-band updates of everything one edit changes: progress
+    bars, the missing list, the submit button and the version every inline form sends."""
+    review = selectors.review_list_for(request.user).get(pk=review.pk)
+    now = timezone.now()
+    items = list(readiness.items_for(review))
+    sections, overall = readiness.progress(items, now)
+    item = next(i for i in items if i.pk == item_pk)
+    section = next(s for s in sections if item in s.items)
+    perms = selectors.permissions_for(request.user, review)
+    comments = []
+    if editing:
+        comments = list(item.comments.select_related("author"))
+    return render(
+        request,
+        "reviews/_item_inline.html",
+        {
+            "review": review,
+            "item": item,
+            "section": section,
+            "overall": overall,
+            "perms": perms,
+            "missing": readiness.missing_mandatory(items, now),
+            "comment_counts": _comment_counts(review),
+            "editing": editing,
+            "error": error,
+            "saved": saved,
+            "item_comments": comments,
+            "outcomes": [c for c in ItemOutcome.choices if c[0] != ItemOutcome.WAIVED],
+        },
+    )
+
+
+def _inline_call(request, fn, success, **kwargs) -> tuple[str, str]:
+    try:
+        fn(actor=Actor.from_request(request), **kwargs)
+    except DomainError as exc:
+        return exc.message, ""
+    return "", success
+
+
+@login_required
+def item_inline(request, pk, item_pk):
+    """GET: an item's rows (``?edit=1`` with the editor open). POST ``action`` = outcome,
+    link, upload or comment: run it and answer with the updated rows. Without HTMX the
+    browser gets the review page back."""
+    review, item = _visible_item(request, pk, item_pk)
+    if request.method == "GET":
+        return _inline_response(request, review, item.pk, editing=request.GET.get("edit") == "1")
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    action = request.POST.get("action", "")
+    version = request.POST.get("version", "")
+    version = int(version) if version.isdigit() else None
+    error, saved = "", ""
+    if action == "outcome":
+        form = forms.ItemOutcomeForm(
+            request.POST, waivers=selectors.waivers_usable_for(review.service, item.control.code)
+        )
+        if form.is_valid():
+            error, saved = _inline_call(
+                request,
+                workflow.item_update,
+                "Outcome saved.",
+                item=item,
+                outcome=form.cleaned_data["outcome"],
+                reason=form.cleaned_data["reason"],
+                waiver=form.cleaned_data["waiver"],
+                expected_version=version,
+            )
+        else:
+            error = "; ".join(e for errs in form.errors.values() for e in errs)
+    elif action in ("link", "upload"):
+        error, saved = _inline_evidence(request, review, item, action, version)
+    elif action == "comment":
+        form = forms.CommentForm(request.POST)
+        if form.is_valid():
+            error, saved = _inline_call(
+                request,
+                workflow.item_comment,
+                "Comment added.",
+                review=review,
+                item=item,
+                body=form.cleaned_data["body"],
+            )
+        else:
+            error = "Write a comment first."
+    else:
+        error = "Unknown action."
+    if not request.headers.get("HX-Request"):
+        if error:
+            messages.error(request, error)
+        elif saved:
+            messages.success(request, saved)
+        return redirect(review)
+    return _inline_response(request, review, item.pk, editing=True, error=error, saved=saved)
+
+
+def _inline_evidence(request, review, item, action, version) -> tuple[str, str]:
+    if action == "link":
+        form = forms.EvidenceLinkForm(request.POST)
+    else:
+        form = forms.EvidenceUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return "; ".join(e for errs in form.errors.values() for e in errs), ""
+    data = form.cleaned_data
+    actor = Actor.from_request(request)
+    try:
+        if action == "link":
+            evidence = evidence_services.evidence_add_link(
+                actor=actor,
+                service=review.service,
+                url=data["url"],
+                title=data["title"],
+                control_code=item.control.code,
+            )
+        else:
+            evidence = evidence_services.evidence_store_file(
+                actor=actor,
+                service=review.service,
+                uploaded_file=data["file"],
+                title=data["title"],
+                control_code=item.control.code,
+                period_start=data["period_start"],
+                period_end=data["period_end"],
+            )
+        workflow.item_attach_evidence(
+            actor=actor, item=item, evidence=evidence, expected_version=version
+        )
+    except DomainError as exc:
+        return exc.message, ""
+    return "", f"Attached {evidence.title or evidence.sha256[:12]}."
+
+
+PREVIEW_BYTES = 4096
+TEXT_TYPES = ("text/", "application/json", "application/xml", "application/sarif")
+
+
+@login_required
+def evidence_preview(request, pk, item_pk, evidence_pk):
+    """A safe look at attached evidence without leaving the review: metadata, the start of
+    a text file (escaped), a check result's verdict, or a link's address."""
+    review, item = _visible_item(request, pk, item_pk)
+    evidence = get_object_or_404(
+        evidence_for_service(review.service), pk=evidence_pk, attachments__item=item
+    )
+    text = ""
+    truncated = False
+    if evidence.storage_name and evidence.content_type.startswith(TEXT_TYPES):
+        try:
+            with default_storage.open(evidence.storage_name, "rb") as handle:
+                raw = handle.read(PREVIEW_BYTES + 1)
+        except FileNotFoundError:
+            raw = b""
+        truncated = len(raw) > PREVIEW_BYTES
+        text = raw[:PREVIEW_BYTES].decode("utf-8", errors="replace")
+    return render(
+        request,
+        "reviews/_evidence_preview.html",
+        {
+            "review": review,
+            "item": item,
+            "evidence": evidence,
+            "text": text,
+            "truncated": truncated,
+            "fresh": readiness.evidence_counts(evidence, item, timezone.now()),
+        },
+    )

@@ -26,6 +26,8 @@ from audit.services import audit_record
 from controls.models import Control
 from controls.selectors import applicable_controls, current_catalog
 from evidence.services import COMMIT_SHA
+from notifications.choices import Event
+from notifications.services import notify
 from portal.errors import DomainError
 from reviews import conf, guards, readiness
 from reviews.choices import (
@@ -272,6 +274,16 @@ def review_submit(*, actor: Actor, review: Review, expected_version: int | None 
         guards.audit(
             actor, "review.submit", review, before=before, after=guards.review_state(review)
         )
+        notify(
+            event=Event.REVIEW_SUBMITTED,
+            service=review.service,
+            review=review,
+            subject=f"{review.service.name} ({review.environment}): review #{review.pk} "
+            "needs your sign-off",
+            body=f"{actor.label} submitted review #{review.pk} of {review.service.name} "
+            f"(tier {review.service.tier}) for {review.environment}. Roles needed: "
+            f"{', '.join(conf.signoff_roles(review.service.tier))}.",
+        )
     return review
 
 
@@ -355,10 +367,12 @@ def review_request_changes(
             details={"rejected": [i.control.code for i in rejected], "archived": archived},
         )
         lines = [f"- {i.control.code}: {i.verdict_comment}" for i in rejected]
-        guards.notify_owners(
-            review,
-            "changes requested",
-            f"{actor.label} requested changes.\n{comment}\n" + "\n".join(lines),
+        notify(
+            event=Event.CHANGES_REQUESTED,
+            service=review.service,
+            review=review,
+            subject=f"{review.service.name} ({review.environment}): changes requested",
+            body=f"{actor.label} requested changes.\n{comment}\n" + "\n".join(lines),
         )
     return review
 
@@ -482,10 +496,13 @@ def _approve(actor: Actor, review: Review, items, digest: str, now: datetime) ->
     review.expires_at = _approval_expiry(review, items, now)
     guards.save(review, "status", "approval_hash", "approved_at", "expires_at")
     guards.audit(actor, "review.approve", review, before=before, after=guards.review_state(review))
-    guards.notify_owners(
-        review,
-        "approved",
-        f"Approved until {review.expires_at:%Y-%m-%d %H:%M} UTC. Approval hash {digest}.",
+    notify(
+        event=Event.REVIEW_APPROVED,
+        service=review.service,
+        review=review,
+        subject=f"{review.service.name} ({review.environment}): review #{review.pk} approved",
+        body=f"Approved until {review.expires_at:%Y-%m-%d %H:%M} UTC. Approval hash {digest}.",
+        data={"expires_at": review.expires_at.isoformat(), "approval_hash": digest},
     )
 
 
@@ -572,8 +589,11 @@ def _revoke(actor: Actor, review: Review, reason: str, *, notify: bool = True) -
 
 
 @guards.transition("review.revoke")
-def review_revoke(*, actor: Actor, review: Review, reason: str) -> Review:
-    """Revoke an approval (platform admin, or the system on drift). Needs a reason."""
+def review_revoke(
+    *, actor: Actor, review: Review, reason: str, notify_owners: bool = True
+) -> Review:
+    """Revoke an approval (platform admin, or the system on drift). Needs a reason.
+    ``notify_owners=False`` when the caller sends its own, more specific notification."""
     with transaction.atomic():
         review = guards.lock(review)
         user = actor.user
@@ -582,7 +602,7 @@ def review_revoke(*, actor: Actor, review: Review, reason: str) -> Review:
         if user is None and actor.type != ActorType.SYSTEM:
             raise DomainError("Only a platform admin may revoke an approval.", code="not_allowed")
         guards.require_status(review, (ReviewStatus.APPROVED,), "revoke the approval")
-        _revoke(actor, review, guards.text(reason, "Reason"))
+        _revoke(actor, review, guards.text(reason, "Reason"), notify=notify_owners)
     return review
 
 

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from audit.context import Actor
 from audit.services import audit_denied
+from dashboards import service_page
 from portal.errors import DomainError
 from services import selectors, services
 from services.choices import DataClassification, Tier
@@ -65,6 +66,7 @@ def service_detail(request, slug):
             "service": service,
             "targets": service.aws_targets.all(),
             "can_edit": selectors.service_editable_by(request.user, service),
+            **service_page.context(request.user, service),
         },
     )
 

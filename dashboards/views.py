@@ -1,0 +1,88 @@
+"""Portfolio dashboard and search pages."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+
+from accounts.models import Team
+from dashboards import charts, portfolio, readiness
+from dashboards.search import KINDS
+from dashboards.search import search as run_search
+from services.choices import Tier
+from services.selectors import service_list_for
+
+HEATMAP_PAGE = 25
+
+
+def _filters(request):
+    team = request.GET.get("team", "")
+    tier = request.GET.get("tier", "")
+    qs = service_list_for(request.user)
+    if team:
+        qs = qs.filter(team__slug=team)
+    if tier in {str(t) for t in Tier.values}:
+        qs = qs.filter(tier=int(tier))
+    else:
+        tier = ""
+    return qs, team, tier
+
+
+@login_required
+def portfolio_dashboard(request):
+    services_qs, team, tier = _filters(request)
+    data = portfolio.portfolio(request.user, services_qs)
+    labels = readiness.READINESS_LABELS
+    page = Paginator(data["heatmap"], HEATMAP_PAGE).get_page(request.GET.get("page"))
+    context = {
+        **data,
+        "team": team,
+        "tier": tier,
+        "teams": Team.objects.filter(services__in=service_list_for(request.user))
+        .distinct()
+        .order_by("name")
+        .values("slug", "name"),
+        "tiers": Tier.choices,
+        "page": page,
+        "team_chart": charts.stacked_bars(data["by_team"], labels),
+        "tier_chart": charts.stacked_bars(data["by_tier"], labels),
+        "framework_chart": charts.simple_bars(
+            [(fw.code, cell.percent or 0) for fw, cell in data["framework_totals"]],
+            key="compliance",
+            maximum=100,
+        ),
+        "trend_chart": charts.grouped_columns(
+            [{**p, "label": p["week"].strftime("%d %b")} for p in data["trend"]],
+            [("approved", "Approved"), ("expired", "Expired")],
+            "label",
+        ),
+        "failing_chart": charts.simple_bars(
+            [(r["code"], r["services"]) for r in data["failing"]], key="failing"
+        ),
+        "ready_count": sum(1 for r in data["readiness"].values() if r.bucket == readiness.READY),
+    }
+    return render(request, "dashboards/portfolio.html", context)
+
+
+@login_required
+def search(request):
+    q = request.GET.get("q", "").strip()[:100]
+    kind = request.GET.get("kind", "")
+    if kind not in dict(KINDS):
+        kind = ""
+    results = {}
+    page = None
+    if q:
+        found = run_search(request.user, q)
+        if kind:
+            page = Paginator(found[kind], 25).get_page(request.GET.get("page"))
+        else:
+            for key, label in KINDS:
+                qs = found[key]
+                results[key] = {"label": label, "items": list(qs[:10]), "count": qs.count()}
+    return render(
+        request,
+        "dashboards/search.html",
+        {"q": q, "kind": kind, "kinds": KINDS, "results": results, "page": page},
+    )

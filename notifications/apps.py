@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class NotificationsConfig(AppConfig):
+    name = "notifications"
+    verbose_name = "Notifications"
+
+    def ready(self):
+        from notifications import receivers
+
+        receivers.connect()
