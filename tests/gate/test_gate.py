@@ -487,6 +487,7 @@ def test_replay_detects_a_tampered_decision(client, client_for, ci, ready, audit
     postgres = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
         if postgres:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending FK checks
             cursor.execute("ALTER TABLE gate_gatedecision DISABLE TRIGGER USER")
         cursor.execute(
             "UPDATE gate_gatedecision SET decision = 'deny' WHERE decision_id = %s",
