@@ -59,12 +59,15 @@ def bulk_slice(fn: dict, inv: dict) -> dict:
     log_group = inv.get("log_groups", {}).get(fn["log_group"])
     if log_group and log_group.get("kms_key_id"):
         key_ids.add(log_group["kms_key_id"])
-    alarms = [
-        a
-        for a in inv.get("alarms", [])
-        if a["namespace"] == "AWS/Lambda"
-        and a["dimensions"].get("FunctionName", "").split(":")[0] == name
-    ]
+    if "alarms_by_function" in inv:
+        alarms = inv["alarms_by_function"].get(name, [])
+    else:
+        alarms = [
+            a
+            for a in inv.get("alarms", [])
+            if a["namespace"] == "AWS/Lambda"
+            and a["dimensions"].get("FunctionName", "").split(":")[0] == name
+        ]
     return {
         "code_signing": inv.get("code_signing", {}).get(arn),
         "event_source_mappings": inv.get("esm", {}).get(arn, []),
@@ -82,10 +85,25 @@ def bulk_slice(fn: dict, inv: dict) -> dict:
             if g in inv.get("security_groups", {})
         ],
         "deployment_group": inv.get("deployment_groups", {}).get(name),
-        "secrets": secrets_readable_by(role, inv.get("secrets", [])),
+        "secrets": secrets_readable_by(
+            role, inv.get("secrets", []), by_arn=inv.get("secrets_by_arn")
+        ),
         "config_compliance": inv.get("config", {}).get(name),
         "security_hub_findings": inv.get("securityhub", {}).get(arn, []),
     }
+
+
+def index_inventory(inv: dict) -> dict:
+    """Add lookup tables to the region-wide answers so that slicing them per function is a
+    dict lookup instead of a scan of every alarm and secret (quadratic at 2,000 functions)."""
+    by_function: dict[str, list[dict]] = {}
+    for a in inv.get("alarms") or []:
+        if a["namespace"] == "AWS/Lambda":
+            fn_name = a["dimensions"].get("FunctionName", "").split(":")[0]
+            by_function.setdefault(fn_name, []).append(a)
+    inv["alarms_by_function"] = by_function
+    inv["secrets_by_arn"] = {s["arn"]: i for i, s in enumerate(inv.get("secrets") or [])}
+    return inv
 
 
 def build_facts(

@@ -12,7 +12,7 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -149,6 +149,7 @@ def region_collect(region_run_id: int) -> None:
         functions = [factslib.function_summary(c) for c in configs]
         inv, bulk_unavailable = _gather(ctx, run.aws_target, functions, all_configs)
     unavailable.update(bulk_unavailable)
+    factslib.index_inventory(inv)
     shared = {"sqs_alarms": _sqs_alarms(inv.get("alarms"))}
     items = [{"fn": fn, "bulk": factslib.bulk_slice(fn, inv)} for fn in functions]
     size = conf.batch_size()
@@ -353,25 +354,35 @@ def _store_batch(batch, run, rr, collected, baseline, context) -> None:
         if not claimed:
             return
         ResourceSnapshot.objects.bulk_create(snapshots)
-        results = [
-            CheckResult(
-                run=run,
-                snapshot=snap,
-                check_id=check_id,
-                resource=outcome.resource,
-                status=outcome.status,
-                message=outcome.message,
-                evaluated_at=now,
-            )
-            for snap, by_check in zip(snapshots, outcomes, strict=True)
-            for check_id, outcome in by_check.items()
-        ]
-        CheckResult.objects.bulk_create(results, batch_size=1000)
+        results = _insert_results(run, snapshots, outcomes, now)
         RegionRun.objects.filter(pk=rr.pk).update(batches_done=F("batches_done") + 1)
         CollectionRun.objects.filter(pk=run.pk).update(
             functions_evaluated=F("functions_evaluated") + len(snapshots),
-            results_count=F("results_count") + len(results),
+            results_count=F("results_count") + results,
         )
+
+
+def _insert_results(run, snapshots, outcomes, now) -> int:
+    """Insert every result of the batch with ``executemany``: 53 results per function would
+    otherwise build 53 model instances each just to be turned back into SQL parameters."""
+    meta = CheckResult._meta
+    fields = ["run", "snapshot", "check_id", "resource", "status", "message", "evaluated_at"]
+    columns = ", ".join(connection.ops.quote_name(meta.get_field(f).column) for f in fields)
+    # Table and column names come from the model, values are parameters.
+    sql = (
+        f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    at = connection.ops.adapt_datetimefield_value(now)
+    rows = [
+        (run.pk, snap.pk, check_id, outcome.resource, outcome.status, outcome.message, at)
+        for snap, by_check in zip(snapshots, outcomes, strict=True)
+        for check_id, outcome in by_check.items()
+    ]
+    with connection.cursor() as cursor:
+        for i in range(0, len(rows), 1000):
+            cursor.executemany(sql, rows[i : i + 1000])
+    return len(rows)
 
 
 # --- Completion ------------------------------------------------------------------------------

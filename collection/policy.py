@@ -23,8 +23,13 @@ def as_doc(document) -> dict:
     return document or {}
 
 
-def secrets_readable_by(role: dict | None, all_secrets: list[dict]) -> list[dict]:
-    """Secrets whose ARN matches a Resource of a secretsmanager:GetSecretValue grant."""
+def secrets_readable_by(
+    role: dict | None, all_secrets: list[dict], by_arn: dict[str, int] | None = None
+) -> list[dict]:
+    """Secrets whose ARN matches a Resource of a secretsmanager:GetSecretValue grant.
+
+    ``by_arn`` (ARN -> position in ``all_secrets``) turns literal ARNs into lookups; only
+    wildcard patterns scan the list. The answer keeps the order of ``all_secrets``."""
     if not role:
         return []
     patterns = []
@@ -35,7 +40,22 @@ def secrets_readable_by(role: dict | None, all_secrets: list[dict]) -> list[dict
             actions = [a.lower() for a in as_list(st.get("Action"))]
             if any(fnmatch.fnmatchcase("secretsmanager:getsecretvalue", a) for a in actions):
                 patterns += [r for r in as_list(st.get("Resource")) if r != "*"]
-    return [s for s in all_secrets if any(fnmatch.fnmatchcase(s["arn"], p) for p in patterns)]
+    if by_arn is None:
+        return [s for s in all_secrets if any(fnmatch.fnmatchcase(s["arn"], p) for p in patterns)]
+    found: set[int] = set()
+    globs = []
+    for p in patterns:
+        if any(c in p for c in "*?["):
+            globs.append(p)
+        elif p in by_arn:
+            found.add(by_arn[p])
+    if globs:
+        found.update(
+            i
+            for i, s in enumerate(all_secrets)
+            if any(fnmatch.fnmatchcase(s["arn"], p) for p in globs)
+        )
+    return [all_secrets[i] for i in sorted(found)]
 
 
 def as_list(value) -> list:

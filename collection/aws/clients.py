@@ -16,7 +16,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-import boto3
 import botocore.session
 from botocore.config import Config
 from django.conf import settings
@@ -88,6 +87,9 @@ def client_config() -> Config:
         connect_timeout=10,
         read_timeout=60,
         user_agent_extra="prr-portal-collector",
+        # The collector builds every request itself from AWS's own answers: validating each
+        # against the model again costs CPU on every call and catches nothing.
+        parameter_validation=False,
     )
 
 
@@ -104,15 +106,34 @@ class Credentials:
 
 _cache: dict[tuple, object] = {}
 _cache_lock = threading.Lock()
+_session: botocore.session.Session | None = None
 
 
 def _endpoint() -> str | None:
     return settings.AWS_ENDPOINT_URL or None
 
 
-def _base_session() -> boto3.Session:
-    # A fresh botocore session per process keeps event handlers of different accounts apart.
-    return boto3.Session(botocore_session=botocore.session.get_session())
+def _shared_session() -> botocore.session.Session:
+    """One botocore session per process: service models, endpoint rules and paginators are
+    parsed once (they are megabytes of JSON) instead of once per client. Credentials are given
+    per client, and event handlers go on each client's own copy of the event emitter, so
+    clients of different accounts stay apart. Call with ``_cache_lock`` held (botocore session
+    methods are not thread-safe)."""
+    global _session
+    if _session is None:
+        _session = botocore.session.get_session()
+    return _session
+
+
+def _make_client(service: str, region: str, **credentials):
+    with _cache_lock:
+        return _shared_session().create_client(
+            service,
+            region_name=region,
+            endpoint_url=_endpoint(),
+            config=client_config(),
+            **credentials,
+        )
 
 
 def assume_role(*, role_arn: str, external_id: str, session_name: str, region: str) -> Credentials:
@@ -122,9 +143,13 @@ def assume_role(*, role_arn: str, external_id: str, session_name: str, region: s
         found = _cache.get(key)
         if isinstance(found, Credentials) and found.expires_at - time.time() > 300:
             return found
-    sts = _base_session().client(
-        "sts", region_name=region, endpoint_url=_endpoint(), config=client_config()
-    )
+    sts_key = ("sts", region, _endpoint())
+    with _cache_lock:
+        sts = _cache.get(sts_key)
+    if sts is None:
+        sts = _make_client("sts", region)
+        with _cache_lock:
+            sts = _cache.setdefault(sts_key, sts)
     answer = sts.assume_role(
         RoleArn=role_arn,
         RoleSessionName=session_name[:64],
@@ -153,14 +178,13 @@ def client(service: str, *, region: str, account_id: str, credentials: Credentia
         found = _cache.get(key)
     if found is not None:
         return found
-    session = boto3.Session(
+    made = _make_client(
+        service,
+        region,
         aws_access_key_id=credentials.access_key_id,
         aws_secret_access_key=credentials.secret_access_key,
         aws_session_token=credentials.session_token,
-        region_name=region,
-        botocore_session=botocore.session.get_session(),
     )
-    made = session.client(service, endpoint_url=_endpoint(), config=client_config())
     events = made.meta.events
     events.register("after-call", _record_after_call)
     if service == "lambda":
@@ -176,3 +200,4 @@ def clear_cache() -> None:
     """Forget cached credentials and clients (tests, or after an endpoint change)."""
     with _cache_lock:
         _cache.clear()
+    # The shared session keeps only parsed models and endpoint data: nothing to forget.
