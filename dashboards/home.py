@@ -171,7 +171,7 @@ def owner_home(user, *, now: datetime | None = None) -> dict:
             continue
         seen.add(key)
         service = by_id[d["service_id"]]
-        reasons = ", ".join(r.get("code", "") for r in (d["reasons"] or [])[:3])
+        reasons = "; ".join(r.get("message") or r.get("code", "") for r in (d["reasons"] or [])[:2])
         todos.append(
             Todo(
                 priority=1,

@@ -4,6 +4,8 @@ waivers and (for auditors and admins) the audit trail. A fixed number of queries
 
 from __future__ import annotations
 
+from collections import Counter
+
 from django.utils import timezone
 
 from audit.selectors import can_read_audit_log, events_for_service
@@ -14,6 +16,13 @@ from reviews.models import ReviewItem
 from reviews.selectors import reviews_for_service, waivers_for_service
 
 PASSING = ("pass", "not_applicable")
+PROFILE_LABELS = [
+    ("uses_api_gateway", "API Gateway"),
+    ("uses_async_invocation", "async invocation"),
+    ("uses_event_source_mapping", "event source mappings"),
+    ("requires_vpc", "VPC"),
+    ("internet_facing", "internet-facing"),
+]
 
 
 def _latest_checks(service):
@@ -99,11 +108,20 @@ def context(user, service) -> dict:
     latest = _latest_checks(service)
     approved = [r for r in reviews if r.effective_status(now) == ReviewStatus.APPROVED]
     waivers = list(waivers_for_service(service).order_by("-created_at")[:50])
+    automated = automated_results(service, latest)
+    order = {"fail": 0, "error": 1, "pass": 2, "not_applicable": 3}
     return {
+        "automated_sorted": sorted(automated, key=lambda r: order.get(r["result"].status, 9)),
+        "automated_problems": [r for r in automated if r["result"].status in ("fail", "error")],
+        "automated_counts": sorted(
+            Counter(r["result"].status for r in automated).items(),
+            key=lambda kv: order.get(kv[0], 9),
+        ),
+        "profile_labels": [label for flag, label in PROFILE_LABELS if getattr(service, flag)],
         "envs": envs,
         "recent_reviews": reviews[:10],
         "review_count": len(reviews),
-        "automated": automated_results(service, latest),
+        "automated": automated,
         "drift": drift_since_approval(approved, latest),
         "approved_reviews": approved,
         "gate_decisions": _gate_decisions(service),
