@@ -37,6 +37,8 @@ FINISHED_REGION_STATUSES = (RegionStatus.SUCCEEDED, RegionStatus.PARTIAL, Region
 
 class BatchStatus(models.TextChoices):
     PENDING = "pending", "Pending"
+    # Per-function answers are in the payload; waiting for the region's bulk answers.
+    FETCHED = "fetched", "Fetched"
     DONE = "done", "Done"
 
 

@@ -106,6 +106,9 @@ class RegionRun(TimeStampedModel):
     unavailable = models.JSONField(default=dict, blank=True)
     # The account-wide calls of this region: [{"operation", "request_id"}].
     bulk_operations = models.JSONField(default=list, blank=True)
+    # Set (under a row lock) once every batch's ``bulk`` slice is written: from then on a
+    # batch evaluates itself; before, it leaves its answers for the region task to evaluate.
+    bulk_ready = models.BooleanField(default=False)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -127,8 +130,11 @@ class CollectionBatch(models.Model):
     status = models.CharField(
         max_length=8, choices=BatchStatus.choices, default=BatchStatus.PENDING
     )
-    # [{function config (redacted), bulk-derived facts}] for the functions of the batch.
+    # {"items": [{"fn": function summary}], "collected": [per-function answers]}.
     payload = models.JSONField(default=list)
+    # Function ARN -> its slice of the region-wide (bulk) answers; written by the region task
+    # while per-function calls run (a column of its own, so the two writers never collide).
+    bulk = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [

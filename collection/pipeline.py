@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -119,24 +120,22 @@ def _sqs_alarms(alarms: list[dict] | dict) -> dict[str, list[str]]:
 
 
 def region_collect(region_run_id: int) -> None:
-    """Bulk phase of one region: assume the role, list functions and everything listable,
-    then create and enqueue the batches. Safe to run twice."""
+    """Region task: assume the role, list the functions, create and enqueue the batches at
+    once, then collect the region-wide (bulk) answers. While those are collected, this task
+    fetches per-function answers of the last batches itself (queued batch tasks start from the
+    first), so the Lambda quota is busy from the start. Safe to run twice."""
     from collection import tasks
 
     rr = RegionRun.objects.select_related("run__aws_target", "run__service").get(pk=region_run_id)
     run = rr.run
     if rr.status in FINISHED_REGION_STATUSES:
         return
-    if rr.batches_total:
-        # Redelivered after the batches were created: make sure none is forgotten.
-        for batch_id in rr.batches.filter(status=BatchStatus.PENDING).values_list("pk", flat=True):
-            tasks.collect_batch.delay(batch_id)
-        return
-    now = timezone.now()
-    RegionRun.objects.filter(pk=rr.pk).update(status=RegionStatus.RUNNING, started_at=now)
-    CollectionRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
-        status=RunStatus.RUNNING, started_at=now
-    )
+    if not rr.batches_total:
+        now = timezone.now()
+        RegionRun.objects.filter(pk=rr.pk).update(status=RegionStatus.RUNNING, started_at=now)
+        CollectionRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+            status=RunStatus.RUNNING, started_at=now
+        )
     with recording() as log:
         try:
             ctx = _connect(run, rr.region)
@@ -146,36 +145,104 @@ def region_collect(region_run_id: int) -> None:
             message = collect.describe(exc, role_arn=run.role_arn, region=rr.region)
             _fail_region(rr, collect.error_code(exc), message, log.calls)
             return
+        listing_calls = list(log.calls)
+    if rr.batches_total:
+        # Redelivered after the batches were created: make sure none is forgotten.
+        for batch_id in rr.batches.filter(status=BatchStatus.PENDING).values_list("pk", flat=True):
+            tasks.collect_batch.delay(batch_id)
+        if rr.bulk_ready:
+            _evaluate_fetched(rr.pk)
+            return
+        functions = [
+            item["fn"]
+            for payload in rr.batches.values_list("payload", flat=True)
+            for item in payload.get("items", [])
+        ]
+    else:
         functions = [factslib.function_summary(c) for c in configs]
-        inv, bulk_unavailable = _gather(ctx, run.aws_target, functions, all_configs)
+        if not _create_batches(rr, run, functions):
+            return
+    inv, bulk_unavailable, bulk_calls = _gather_while_fetching(ctx, rr, functions, all_configs)
     unavailable.update(bulk_unavailable)
     factslib.index_inventory(inv)
-    shared = {"sqs_alarms": _sqs_alarms(inv.get("alarms"))}
-    items = [{"fn": fn, "bulk": factslib.bulk_slice(fn, inv)} for fn in functions]
+    sqs_alarms = _sqs_alarms(inv.get("alarms"))
+    for batch_id, payload in rr.batches.values_list("pk", "payload"):
+        slices = {i["fn"]["arn"]: factslib.bulk_slice(i["fn"], inv) for i in payload["items"]}
+        CollectionBatch.objects.filter(pk=batch_id).update(
+            bulk={"slices": slices, "sqs_alarms": sqs_alarms}
+        )
+    with transaction.atomic():
+        RegionRun.objects.select_for_update().filter(pk=rr.pk).update(
+            bulk_ready=True, bulk_operations=listing_calls + bulk_calls, unavailable=unavailable
+        )
+    if not functions:
+        _finish_region(rr.pk)
+        return
+    _evaluate_fetched(rr.pk)
+
+
+def _create_batches(rr: RegionRun, run: CollectionRun, functions: list[dict]) -> bool:
+    """Split the selected functions into batches and enqueue them on commit (once)."""
+    from collection import tasks
+
     size = conf.batch_size()
-    chunks = [items[i : i + size] for i in range(0, len(items), size)]
+    chunks = [functions[i : i + size] for i in range(0, len(functions), size)]
     with transaction.atomic():
         claimed = RegionRun.objects.filter(pk=rr.pk, batches_total=0).update(
-            functions_discovered=len(items),
-            batches_total=len(chunks),
-            bulk_operations=log.calls,
-            unavailable=unavailable,
+            functions_discovered=len(functions), batches_total=len(chunks)
         )
         if not claimed:
-            return
+            return False
         CollectionRun.objects.filter(pk=run.pk).update(
-            functions_discovered=F("functions_discovered") + len(items)
+            functions_discovered=F("functions_discovered") + len(functions)
         )
         batches = CollectionBatch.objects.bulk_create(
             [
-                CollectionBatch(region_run=rr, index=i, payload={"items": chunk, **shared})
-                for i, chunk in enumerate(chunks)
+                CollectionBatch(region_run=rr, index=i, payload={"items": [{"fn": f} for f in c]})
+                for i, c in enumerate(chunks)
             ]
         )
         for batch in batches:
             tasks.collect_batch.delay_on_commit(batch.pk)
-    if not chunks:
-        _finish_region(rr.pk)
+    rr.batches_total = len(chunks)
+    return True
+
+
+def _gather_while_fetching(ctx, rr, functions, all_configs) -> tuple[dict, dict, list]:
+    """The bulk calls in a thread; meanwhile per-function calls of pending batches, last
+    first. The bulk calls touch no database; only this thread does."""
+    done: dict = {}
+
+    def bulk():
+        with recording() as glog:
+            try:
+                done["inv"], done["unavailable"] = _gather(
+                    ctx, rr.run.aws_target, functions, all_configs
+                )
+            finally:
+                done["calls"] = glog.calls
+
+    thread = threading.Thread(target=bulk, name=f"prr-bulk-{rr.pk}", daemon=True)
+    thread.start()
+    pending = rr.batches.filter(status=BatchStatus.PENDING).order_by("-index")
+    for batch_id in pending.values_list("pk", flat=True):
+        if not thread.is_alive():
+            break
+        batch_collect(batch_id, ctx=ctx)
+    thread.join()
+    if "inv" not in done:
+        raise RuntimeError("the bulk phase failed")
+    return done["inv"], done["unavailable"], done["calls"]
+
+
+def _evaluate_fetched(region_run_id: int) -> None:
+    """Evaluate and store the batches that were fetched before the bulk answers were ready."""
+    fetched = CollectionBatch.objects.filter(
+        region_run_id=region_run_id, status=BatchStatus.FETCHED
+    ).values_list("pk", flat=True)
+    for batch_id in fetched:
+        batch_collect(batch_id)
+    _finish_region_if_done(region_run_id)
 
 
 def _fail_region(rr: RegionRun, code: str, message: str, calls: list) -> None:
@@ -232,8 +299,8 @@ def _reusable(run: CollectionRun, items: list[dict]) -> dict[str, ResourceSnapsh
     }
 
 
-def _collect_one(ctx, run, item, shared, baseline: ResourceSnapshot | None) -> dict:
-    fn = item["fn"]
+def _fetch_one(ctx, run, fn: dict, baseline: ResourceSnapshot | None) -> dict:
+    """The per-function answers of one function (plain data: it may wait in the payload)."""
     with recording() as log:
         reuse = {"policy": baseline.facts.get("policy")} if baseline is not None else None
         try:
@@ -245,22 +312,22 @@ def _collect_one(ctx, run, item, shared, baseline: ResourceSnapshot | None) -> d
         stages = _api_stages(
             ctx, run.pk, factslib.api_ids_from_policy(details.get("policy")), unavailable
         )
-    facts = factslib.build_facts(
-        account_id=run.account_id,
-        region=ctx.region,
-        fn=fn,
-        bulk=item["bulk"],
-        details=details,
-        api_stages=stages,
-        sqs_alarms=shared.get("sqs_alarms", {}),
-        unavailable={**item.get("unavailable", {}), **unavailable},
-    )
-    reused = ["lambda:GetPolicy"] if reuse is not None else []
-    return {"facts": facts, "calls": log.calls, "reused": reused, "at": timezone.now()}
+    return {
+        "arn": fn["arn"],
+        "details": details,
+        "api_stages": stages,
+        "unavailable": unavailable,
+        "calls": log.calls,
+        "reused_from": baseline.pk if baseline is not None else None,
+        "reused": ["lambda:GetPolicy"] if reuse is not None else [],
+        "at": timezone.now().isoformat(),
+    }
 
 
-def batch_collect(batch_id: int) -> None:
-    """Per-function calls for one batch, then snapshots and results in one transaction."""
+def batch_collect(batch_id: int, ctx=None) -> None:
+    """Per-function calls for one batch; then, if the region's bulk answers are ready,
+    snapshots and results in one transaction, else the answers wait in the payload for the
+    region task. Safe to run twice: every step is a conditional update."""
     batch = CollectionBatch.objects.select_related(
         "region_run__run__aws_target", "region_run__run__service"
     ).get(pk=batch_id)
@@ -268,63 +335,90 @@ def batch_collect(batch_id: int) -> None:
         return
     rr = batch.region_run
     run = rr.run
-    items = batch.payload["items"]
-    for item in items:
-        item["unavailable"] = rr.unavailable
-    baseline = _reusable(run, items)
-    try:
-        ctx = _connect(run, rr.region)
-    except collect.AWS_ERRORS as exc:
-        message = collect.describe(exc, role_arn=run.role_arn, region=rr.region)
-        for item in items:
-            item["unavailable"] = {**rr.unavailable, "collector": message}
-        collected = [
-            {
-                "facts": factslib.build_facts(
-                    account_id=run.account_id,
-                    region=rr.region,
-                    fn=i["fn"],
-                    bulk=i["bulk"],
-                    details={},
-                    api_stages=[],
-                    sqs_alarms={},
-                    unavailable=i["unavailable"],
-                ),
-                "calls": [],
-                "reused": [],
-                "at": timezone.now(),
-            }
-            for i in items
-        ]
-    else:
-        with ThreadPoolExecutor(max_workers=conf.threads_per_batch()) as pool:
-            collected = list(
-                pool.map(
-                    lambda item: _collect_one(
-                        ctx, run, item, batch.payload, baseline.get(item["fn"]["arn"])
-                    ),
-                    items,
+    fetched = None
+    if batch.status == BatchStatus.PENDING:
+        fetched = _fetch_batch(batch, run, rr, ctx)
+    with transaction.atomic():
+        ready = (
+            RegionRun.objects.select_for_update()
+            .filter(pk=rr.pk)
+            .values_list("bulk_ready", flat=True)
+            .get()
+        )
+        if not ready:
+            if fetched is not None:
+                CollectionBatch.objects.filter(pk=batch.pk, status=BatchStatus.PENDING).update(
+                    status=BatchStatus.FETCHED, payload={**batch.payload, "fetched": fetched}
                 )
-            )
-    CollectionRun.objects.filter(pk=run.pk).update(
-        functions_collected=F("functions_collected") + len(collected)
-    )
+            return
+    batch.refresh_from_db(fields=["status", "payload", "bulk"])
+    if batch.status == BatchStatus.DONE:
+        return
+    if fetched is None:
+        fetched = batch.payload.get("fetched") or []
+    rr.refresh_from_db(fields=["unavailable"])
     context = CheckContext(
         profile=run.service.profile(),
         required_tags=tuple(conf.required_tags()),
         trusted_layer_accounts=tuple(conf.trusted_layer_accounts()),
     )
-    _store_batch(batch, run, rr, collected, baseline, context)
+    _store_batch(batch, run, rr, fetched, context)
     _finish_region_if_done(rr.pk)
 
 
-def _store_batch(batch, run, rr, collected, baseline, context) -> None:
+def _fetch_batch(batch, run, rr, ctx) -> list[dict]:
+    items = batch.payload["items"]
+    baseline = _reusable(run, items)
+    try:
+        ctx = ctx or _connect(run, rr.region)
+    except collect.AWS_ERRORS as exc:
+        message = collect.describe(exc, role_arn=run.role_arn, region=rr.region)
+        at = timezone.now().isoformat()
+        fetched = [
+            {
+                "arn": i["fn"]["arn"],
+                "details": {},
+                "api_stages": [],
+                "unavailable": {"collector": message},
+                "calls": [],
+                "reused_from": None,
+                "reused": [],
+                "at": at,
+            }
+            for i in items
+        ]
+    else:
+        with ThreadPoolExecutor(max_workers=conf.threads_per_batch()) as pool:
+            fetched = list(
+                pool.map(
+                    lambda i: _fetch_one(ctx, run, i["fn"], baseline.get(i["fn"]["arn"])), items
+                )
+            )
+    CollectionRun.objects.filter(pk=run.pk).update(
+        functions_collected=F("functions_collected") + len(fetched)
+    )
+    return fetched
+
+
+def _store_batch(batch, run, rr, fetched, context) -> None:
     snapshots = []
     outcomes = []
-    for c in collected:
-        facts = c["facts"]
-        fn = facts["function"]
-        base = baseline.get(fn["arn"])
+    fns = {i["fn"]["arn"]: i["fn"] for i in batch.payload["items"]}
+    slices = batch.bulk.get("slices", {})
+    sqs_alarms = batch.bulk.get("sqs_alarms", {})
+    for f in fetched:
+        fn = fns[f["arn"]]
+        facts = factslib.build_facts(
+            account_id=run.account_id,
+            region=rr.region,
+            fn=fn,
+            bulk=slices.get(f["arn"], {}),
+            details=f["details"],
+            api_stages=f["api_stages"],
+            sqs_alarms=sqs_alarms if f["details"] else {},
+            unavailable={**rr.unavailable, **f["unavailable"]},
+        )
+        base = f["reused_from"]
         snapshots.append(
             ResourceSnapshot(
                 run=run,
@@ -334,23 +428,23 @@ def _store_batch(batch, run, rr, collected, baseline, context) -> None:
                 resource_id=fn["name"],
                 resource_arn=fn["arn"],
                 facts=facts,
-                api_operations=c["calls"]
+                api_operations=f["calls"]
                 + [
-                    {"operation": op, "reused_from_snapshot": base.pk}
-                    for op in c["reused"]
+                    {"operation": op, "reused_from_snapshot": base}
+                    for op in f["reused"]
                     if base is not None
                 ],
-                reused_from=base,
-                collected_at=c["at"],
+                reused_from_id=base,
+                collected_at=datetime.fromisoformat(f["at"]),
                 sha256=factslib.facts_sha256(facts),
             )
         )
         outcomes.append(evaluate_all(facts, context))
     now = timezone.now()
     with transaction.atomic():
-        claimed = CollectionBatch.objects.filter(pk=batch.pk, status=BatchStatus.PENDING).update(
-            status=BatchStatus.DONE, payload={}
-        )
+        claimed = CollectionBatch.objects.filter(
+            pk=batch.pk, status__in=[BatchStatus.PENDING, BatchStatus.FETCHED]
+        ).update(status=BatchStatus.DONE, payload={}, bulk={})
         if not claimed:
             return
         ResourceSnapshot.objects.bulk_create(snapshots)

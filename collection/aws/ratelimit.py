@@ -15,13 +15,15 @@ from django.conf import settings
 
 from collection import conf
 
-# Refill by elapsed time, take one token if there is one, else say how long to wait (ms).
+# Reserve the next token: refill by elapsed time, take one token even if that leaves the bucket
+# in debt, and answer how long (microseconds) the caller must wait for its slot. Callers sleep
+# once and go: tokens are handed out at exactly ``rate`` with no polling and no idle gaps.
 # TIME comes from Redis so the clocks of the worker machines do not matter.
 _LUA = """
 local rate = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2])
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
 local tokens = tonumber(state[1])
 local ts = tonumber(state[2])
@@ -29,12 +31,10 @@ if tokens == nil then
   tokens = capacity
   ts = now
 end
-tokens = math.min(capacity, tokens + (now - ts) * rate / 1000)
+tokens = math.min(capacity, tokens + (now - ts) * rate / 1000000) - 1
 local wait = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-else
-  wait = math.ceil((1 - tokens) * 1000 / rate)
+if tokens < 0 then
+  wait = math.ceil(-tokens * 1000000 / rate)
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
 redis.call('PEXPIRE', KEYS[1], 60000)
@@ -48,6 +48,8 @@ def _capacity(rate: float) -> float:
 
 
 class LocalTokenBucket:
+    """The same reservation scheme in process (one machine, embedded broker)."""
+
     def __init__(self, rate: float):
         self.rate = rate
         self.capacity = _capacity(rate)
@@ -56,19 +58,15 @@ class LocalTokenBucket:
         self.lock = threading.Lock()
 
     def acquire(self) -> float:
-        """Block until a token is available; return the seconds waited."""
-        waited = 0.0
-        while True:
-            with self.lock:
-                now = time.monotonic()
-                self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-                self.stamp = now
-                if self.tokens >= 1:
-                    self.tokens -= 1
-                    return waited
-                delay = (1 - self.tokens) / self.rate
+        """Reserve the next token; sleep until its slot; return the seconds waited."""
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate) - 1
+            self.stamp = now
+            delay = -self.tokens / self.rate if self.tokens < 0 else 0.0
+        if delay:
             time.sleep(delay)
-            waited += delay
+        return delay
 
 
 class RedisTokenBucket:
@@ -79,13 +77,10 @@ class RedisTokenBucket:
         self.script = client.register_script(_LUA)
 
     def acquire(self) -> float:
-        waited = 0.0
-        while True:
-            wait_ms = int(self.script(keys=[self.key], args=[self.rate, self.capacity]))
-            if wait_ms <= 0:
-                return waited
-            time.sleep(wait_ms / 1000)
-            waited += wait_ms / 1000
+        wait_us = int(self.script(keys=[self.key], args=[self.rate, self.capacity]))
+        if wait_us > 0:
+            time.sleep(wait_us / 1_000_000)
+        return max(wait_us, 0) / 1_000_000
 
 
 @lru_cache(maxsize=1)
@@ -98,7 +93,7 @@ def _redis_client():
     return redis.Redis.from_url(url)
 
 
-_local_buckets: dict[str, LocalTokenBucket] = {}
+_local_buckets: dict[str, LocalTokenBucket | RedisTokenBucket] = {}
 _local_lock = threading.Lock()
 
 
@@ -107,12 +102,14 @@ def bucket_for(account_id: str, region: str, bucket: str):
     rate = conf.lambda_rates()[bucket]
     key = f"prr:ratelimit:lambda:{account_id}:{region}:{bucket}"
     client = _redis_client()
-    if client is not None:
-        return RedisTokenBucket(client, key, rate)
     with _local_lock:
         found = _local_buckets.get(key)
         if found is None or found.rate != rate:
-            found = _local_buckets[key] = LocalTokenBucket(rate)
+            if client is not None:
+                found = RedisTokenBucket(client, key, rate)
+            else:
+                found = LocalTokenBucket(rate)
+            _local_buckets[key] = found
         return found
 
 

@@ -9,12 +9,15 @@ an intended change of a check (and review the diff).
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
 
 from audit.context import Actor
-from collection.models import CheckResult
+from collection import pipeline
+from collection.choices import BatchStatus
+from collection.models import CheckResult, CollectionBatch
 from collection.services import collection_run_start
 
 pytestmark = pytest.mark.django_db
@@ -44,10 +47,26 @@ def outcomes(run) -> dict[str, dict[str, list[str]]]:
     return dict(sorted((k, dict(sorted(v.items()))) for k, v in out.items()))
 
 
-@pytest.mark.parametrize("mode", ["full", "incremental"])
+@pytest.mark.parametrize("mode", ["full", "incremental", "slow_bulk"])
 def test_every_result_on_the_seeded_account_is_unchanged(
-    emulator, owner, payments_target, django_capture_on_commit_callbacks, mode
+    emulator,
+    owner,
+    payments_target,
+    django_capture_on_commit_callbacks,
+    mode,
+    monkeypatch,
+    settings,
 ):
+    if mode == "slow_bulk":
+        # The region task fetches batches itself while the bulk calls run; batches of two.
+        settings.COLLECTION_BATCH_SIZE = 2
+        slow = pipeline._gather
+
+        def gather(*args, **kwargs):
+            time.sleep(1.5)
+            return slow(*args, **kwargs)
+
+        monkeypatch.setattr(pipeline, "_gather", gather)
     with django_capture_on_commit_callbacks(execute=True):
         run = collection_run_start(actor=Actor.for_user(owner), aws_target=payments_target)
     if mode == "incremental":
@@ -57,6 +76,9 @@ def test_every_result_on_the_seeded_account_is_unchanged(
             )
         assert run.baseline_run_id is not None
     got = outcomes(run)
+    assert set(
+        CollectionBatch.objects.filter(region_run__run=run).values_list("status", flat=True)
+    ) == {BatchStatus.DONE}
     if os.environ.get("PRR_WRITE_GOLDEN") and mode == "full":
         GOLDEN.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
     assert got == json.loads(GOLDEN.read_text())
