@@ -8,7 +8,7 @@ Each block is a fixed number of queries, whatever the number of services.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -303,10 +303,3 @@ def auditor_home(user, *, now: datetime | None = None) -> dict:
         "expiring_count": len(expiring),
         "open_count": sum(statuses.get(s, 0) for s in OPEN_STATUSES),
     }
-
-
-def group_by(rows, key):
-    out = defaultdict(list)
-    for row in rows:
-        out[row[key]].append(row)
-    return out

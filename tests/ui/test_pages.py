@@ -168,7 +168,7 @@ def test_checklist_works_by_keyboard(portfolio, open_page):
     page.get_by_role("link", name=f"Edit {code}").focus()
     page.keyboard.press("Enter")
     page.locator(f"#item-{item.pk} .editor-title").wait_for()
-    assert page.evaluate("() => document.activeElement.classList.contains('editor-title')")
+    page.wait_for_function("() => document.activeElement.classList.contains('editor-title')")
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.id") == f"outcome-{item.pk}"
     page.keyboard.press("End")  # the last outcome: not applicable... then up to Fail
@@ -178,6 +178,6 @@ def test_checklist_works_by_keyboard(portfolio, open_page):
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
     page.locator(f"#item-{item.pk} .message.success").wait_for()
-    assert page.evaluate("() => document.activeElement.getAttribute('role')") == "status"
+    page.wait_for_function("() => document.activeElement.getAttribute('role') === 'status'")
     item.refresh_from_db()
     assert (item.outcome, item.reason) == ("fail", "Known gap, fix planned")
