@@ -555,3 +555,28 @@ def _announce(run_id: int) -> None:
 
     run = CollectionRun.objects.select_related("service", "aws_target").get(pk=run_id)
     run_finished.send_robust(sender=CollectionRun, run=run)
+
+
+# --- Dead letters (portal.deadletter) ----------------------------------------------------------
+
+
+def region_dead_lettered(region_run_id: int, deliveries: int) -> None:
+    """The bulk phase of a region killed its worker every time: the region fails, saying so."""
+    rr = RegionRun.objects.get(pk=region_run_id)
+    message = f"Collecting {rr.region} crashed the collector {deliveries} times and was set aside."
+    _fail_region(rr, "dead_lettered", message, rr.bulk_operations)
+
+
+def batch_dead_lettered(batch_id: int, deliveries: int) -> None:
+    """A batch killed its worker every time: its region fails with a message saying so; the
+    results of the region's other batches are kept."""
+    batch = CollectionBatch.objects.select_related("region_run").get(pk=batch_id)
+    if batch.status == BatchStatus.DONE:
+        return
+    rr = batch.region_run
+    functions = len(batch.payload.get("items", []))
+    message = (
+        f"A batch of {functions} functions in {rr.region} crashed the collector {deliveries} "
+        "times and was set aside; the other functions' results were kept."
+    )
+    _fail_region(rr, "dead_lettered", message, rr.bulk_operations)

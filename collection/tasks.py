@@ -3,14 +3,27 @@
 from portal.celery import app
 
 
-@app.task(name="collection.collect_region")
+def _region_dead_lettered(task, args, kwargs, deliveries):
+    from collection.pipeline import region_dead_lettered
+
+    region_dead_lettered(args[0], deliveries)
+
+
+def _batch_dead_lettered(task, args, kwargs, deliveries):
+    from collection.pipeline import batch_dead_lettered
+
+    batch_dead_lettered(args[0], deliveries)
+
+
+# on_dead_letter: a message that killed its worker max_deliveries times (portal.deadletter).
+@app.task(name="collection.collect_region", on_dead_letter=_region_dead_lettered)
 def collect_region(region_run_id: int) -> None:
     from collection.pipeline import region_collect
 
     region_collect(region_run_id)
 
 
-@app.task(name="collection.collect_batch")
+@app.task(name="collection.collect_batch", on_dead_letter=_batch_dead_lettered)
 def collect_batch(batch_id: int) -> None:
     from collection.pipeline import batch_collect
 
