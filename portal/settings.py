@@ -317,8 +317,23 @@ CELERY_BEAT_SCHEDULE: dict = {
     "reviews-expire-due": {"task": "reviews.expire_due", "schedule": 900},
     # Daily: tell owners about approvals expiring within 14 days and waivers about to expire.
     "notifications-scan-expiring": {"task": "notifications.scan_expiring", "schedule": 86400},
+    # Forget replay-protection entries of OIDC tokens that have expired anyway.
+    "gate-purge-jti": {"task": "gate.purge_seen_jti", "schedule": 3600.0},
 }
 CELERY_IMPORTS = ["portal.tasks"]
+
+# --- Cache ------------------------------------------------------------------------------
+# API rate limits and the OIDC key cache live here: share it (Redis) when several web
+# processes run, or each process counts on its own.
+CACHE_URL = env_str("CACHE_URL", "")
+if CACHE_URL:
+    if not CACHE_URL.startswith(("redis://", "rediss://")):
+        raise ImproperlyConfigured(f"CACHE_URL={CACHE_URL!r}: use redis:// or rediss://.")
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- AWS --------------------------------------------------------------------------------
 # Points boto3 at the bundled emulator in the demo and tests; unset for real AWS.

@@ -1,22 +1,19 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.views import home
+from gate.api.views import JwksView
 from portal import health
 
 admin.site.site_header = "PRR Portal administration"
-
-api_v1 = [
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-]
 
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # The portal's public signing keys (gate verdicts, audit checkpoints, export bundles).
+    path(".well-known/jwks.json", JwksView.as_view(schema=None), name="well_known_jwks"),
     path("accounts/", include("accounts.urls")),
     path("services/", include("services.urls")),
     path("catalog/", include("controls.urls")),

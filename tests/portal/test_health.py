@@ -60,3 +60,10 @@ def test_csp_script_source_is_a_real_per_request_nonce(rf):
     assert all("'nonce-" in src for src in script_src)
     assert all("'nonce'" not in src for src in script_src)
     assert script_src[0] != script_src[1]
+
+
+def test_public_keys_are_published_at_the_well_known_address(client, db):
+    keys = client.get("/.well-known/jwks.json").json()["keys"]
+    assert keys == client.get("/api/v1/jwks.json").json()["keys"]
+    assert keys[0]["kty"] == "OKP" and keys[0]["crv"] == "Ed25519"
+    assert "d" not in keys[0]

@@ -32,15 +32,13 @@ class Command(BaseCommand):
             f"Sign in with any of these users; the password is {DEMO_PASSWORD}:",
         ]
         lines += [f"  {name:<9} {WHAT[name]}" for name in USERS]
-        for extra in self._extras():
+        for extra in self._extras(url):
             lines.append(extra)
         lines += ["Press Ctrl-C to stop every process the demo started.", ""]
         self.stdout.write("\n".join(lines))
 
-    def _extras(self):
-        """Hooks for parts that add to the banner (e.g. an API token for the gate)."""
-        try:
-            from gate.demo import banner_lines
-        except ImportError:
-            return []
-        return banner_lines()
+    def _extras(self, url):
+        """Parts that add to the banner: the gate's demo CI token and a curl call."""
+        from gate.demo import banner_lines
+
+        return banner_lines(url)
