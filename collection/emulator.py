@@ -528,6 +528,24 @@ class Seeder:
         self._deployment_group(app, name, canary=False)
 
 
+def _retrying(make, name: str, attempts: int = 6, **kwargs) -> None:
+    """moto answers an occasional HTML 500 under load (botocore cannot parse it, so its own
+    retries do not apply). Every step of a function's seeding is idempotent: redo it all."""
+    import time
+
+    from botocore.exceptions import ClientError, ResponseParserError
+
+    for attempt in range(attempts):
+        try:
+            return make(name, **kwargs)
+        except (ResponseParserError, ClientError) as exc:
+            status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if attempt == attempts - 1 or (isinstance(exc, ClientError) and (status or 0) < 500):
+                raise
+            time.sleep(0.2 * 2**attempt)
+    return None
+
+
 def seed(
     endpoint_url: str,
     *,
@@ -576,5 +594,9 @@ def seed(
         s.cd.create_application(applicationName=app, computePlatform="Lambda")
         s.apps.add(app)
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        list(pool.map(lambda n: s.compliant(n, service=prefix.rstrip("-"), app=app), names))
+        list(
+            pool.map(
+                lambda n: _retrying(s.compliant, n, service=prefix.rstrip("-"), app=app), names
+            )
+        )
     return {"functions": created + names, "region": region, "account_id": ACCOUNT}
