@@ -533,7 +533,8 @@ def _retrying(make, name: str, attempts: int = 6, **kwargs) -> None:
     retries do not apply). Every step of a function's seeding is idempotent: redo it all."""
     import time
 
-    from botocore.exceptions import ClientError, ResponseParserError
+    from botocore.exceptions import ClientError
+    from botocore.parsers import ResponseParserError
 
     for attempt in range(attempts):
         try:
