@@ -101,10 +101,10 @@ def main() -> int:
     try:
         moto = start(
             "aws-emulator",
-            [str(Path(PY).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(AWS_PORT)],
+            [PY, "-m", "collection.emulator_server", "-H", "127.0.0.1", "-p", str(AWS_PORT)],
         )
         _wait_for_port(AWS_PORT, moto, "The AWS emulator")
-        _manage("seed_emulator", "--endpoint", env["AWS_ENDPOINT_URL"], env=env, optional=True)
+        _manage("seed_emulator", "--endpoint", env["AWS_ENDPOINT_URL"], env=env)
         start(
             "celery",
             [
