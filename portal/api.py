@@ -2,10 +2,12 @@
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from portal.errors import DomainError
 
@@ -19,6 +21,11 @@ def exception_handler(exc, context):
     """Render every error as ``{"error": {"code", "message", "details"}}``."""
     if isinstance(exc, DomainError):
         return _error(exc.code, exc.message, exc.details, exc.http_status)
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # The database is unreachable: a 503 in the error shape callers retry, never an answer.
+        set_rollback()
+        message = "The portal's database is unavailable; try again shortly."
+        return _error("unavailable", message, None, 503, {"Retry-After": "5"})
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else exc.messages

@@ -20,14 +20,23 @@ if [ -z "${DATABASE_URL:-}" ]; then
       as_pg=(runuser -u postgres --)
     fi
     "${as_pg[@]}" "$pg_bin/initdb" -D "$pg_dir/data" -U postgres -A trust >/dev/null
-    "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w \
-      -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    pg_opts="-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+    "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w -o "$pg_opts" \
       start >/dev/null
+    # tests/resilience restarts this server in the middle of a collection run.
+    export PRR_TEST_PG_BIN="$pg_bin" PRR_TEST_PG_DATA="$pg_dir/data" PRR_TEST_PG_LOG="$pg_dir/log"
+    export PRR_TEST_PG_OPTS="$pg_opts" PRR_TEST_PG_RUNAS="${as_pg:+postgres}"
     _prr_cleanup+=("${as_pg[*]} $pg_bin/pg_ctl -D $pg_dir/data -m immediate stop; rm -rf $pg_dir")
     "$pg_bin/psql" -q -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -v ON_ERROR_STOP=1 \
       -c "CREATE ROLE portal LOGIN PASSWORD 'portal' CREATEDB" \
+      -c "CREATE ROLE portal_app LOGIN PASSWORD 'portal_app' NOCREATEDB NOCREATEROLE" \
       -c "CREATE DATABASE portal OWNER portal" >/dev/null
+    # Two roles, as in production (docs/operations.md): portal owns the schema and runs the
+    # migrations; portal_app is what the application runs as once `manage.py grant_app_role`
+    # has granted it row access (and on the audit table only SELECT and INSERT). pytest-django
+    # builds the test database as portal; tests/resilience/test_db_roles.py grants and checks.
     export DATABASE_URL="postgresql://portal:portal@127.0.0.1:$pg_port/portal"
+    export PRR_TEST_PG_APP_ROLE="portal_app:portal_app"
     export PRR_TEST_PG_SUPERUSER_URL="postgresql://postgres@127.0.0.1:$pg_port/postgres"
     echo "PostgreSQL (throwaway) on 127.0.0.1:$pg_port"
   else

@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -52,9 +53,10 @@ def database_url(**overrides) -> str:
 class RedisServer:
     """A redis-server on a fixed free port that a test may stop and start again."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, *, appendonly: bool = False):
         self.port = free_port()
         self.dir = tmp
+        self.appendonly = appendonly  # as in production: queued messages survive a restart
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -72,7 +74,9 @@ class RedisServer:
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes" if self.appendonly else "no",
+                "--appendfsync",
+                "always",
                 "--dir",
                 str(self.dir),
             ],
@@ -101,7 +105,7 @@ def _pings(client) -> bool:
 def redis_server(tmp_path):
     if not shutil.which("redis-server"):
         pytest.skip("needs redis-server")
-    server = RedisServer(tmp_path)
+    server = RedisServer(tmp_path, appendonly=True)
     server.start()
     yield server
     server.stop()
@@ -276,3 +280,68 @@ def chaos_target(service, chaos_emulator, settings):
         function_name_prefix=PREFIX,
     )
     clients.clear_cache()
+
+
+class TcpProxy:
+    """A loopback TCP proxy that a test can cut (every connection dropped, new ones refused)
+    and restore, on the same port: a database that becomes unreachable and comes back."""
+
+    def __init__(self, target_host: str, target_port: int):
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self.listener: socket.socket | None = None
+        self.conns: list[socket.socket] = []
+        self.lock = threading.Lock()
+
+    def start(self) -> TcpProxy:
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", self.port))
+        self.listener.listen(64)
+        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
+        return self
+
+    def _accept(self, listener):
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst):
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        if self.listener is not None:
+            # shutdown wakes the thread blocked in accept(); close alone would not.
+            with contextlib.suppress(OSError):
+                self.listener.shutdown(socket.SHUT_RDWR)
+            self.listener.close()
+            self.listener = None
+        with self.lock:
+            conns, self.conns = self.conns, []
+        for s in conns:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            s.close()
+
+    def restore(self) -> None:
+        self.start()
