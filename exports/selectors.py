@@ -49,7 +49,8 @@ def frameworks_for_export() -> QuerySet[Framework]:
 
 def export_jobs_for(user) -> QuerySet[ExportJob]:
     """The user's own export jobs, newest first (a download is for its requester only)."""
-    if not user.is_authenticated:
+    # Service tokens and CI identities (gate.principals.ServicePrincipal) request no exports.
+    if not user.is_authenticated or getattr(user, "pk", None) is None:
         return ExportJob.objects.none()
     return ExportJob.objects.filter(requested_by=user).select_related(
         "review__service", "service", "framework"

@@ -408,6 +408,8 @@ for _scope, _rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():
     if not (_num.isdigit() and _period[:1] in {"s", "m", "h", "d"}):
         raise ImproperlyConfigured(f"The {_scope} throttle rate {_rate!r} is not like 600/minute.")
 SPECTACULAR_SETTINGS["COMPONENT_SPLIT_REQUEST"] = True
+# The schema and its docs page describe every endpoint: signed-in users and tokens only.
+SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = ["rest_framework.permissions.IsAuthenticated"]
 SPECTACULAR_SETTINGS["SCHEMA_PATH_PREFIX"] = r"/api/v1"
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "ReviewStatusEnum": "reviews.choices.ReviewStatus",
