@@ -141,14 +141,28 @@ def test_incremental_run_reuses_policy_of_unchanged_functions(
     )
 
 
+@pytest.fixture
+def finished_runs():
+    """Ids of runs announced by run_finished during the test; disconnected afterwards so no
+    receiver leaks into other tests."""
+    received = []
+
+    def receiver(sender, run, **kwargs):
+        received.append(run.pk)
+
+    run_finished.connect(receiver, weak=False, dispatch_uid="test-finished-runs")
+    yield received
+    run_finished.disconnect(dispatch_uid="test-finished-runs")
+
+
 def test_redelivered_tasks_add_nothing_twice(
-    emulator, owner, payments_target, django_capture_on_commit_callbacks
+    emulator, owner, payments_target, django_capture_on_commit_callbacks, finished_runs
 ):
     run = start(owner, payments_target, django_capture_on_commit_callbacks)
     region = run.region_runs.get()
     before = (ResourceSnapshot.objects.count(), CheckResult.objects.count())
-    received = []
-    run_finished.connect(lambda sender, run, **kw: received.append(run.pk), weak=False)
+    finished_runs.clear()  # only redeliveries count from here on
+    received = finished_runs
     with django_capture_on_commit_callbacks(execute=True):
         tasks.collect_region.delay(region.pk)
         for batch in CollectionBatch.objects.filter(region_run=region):
@@ -160,7 +174,12 @@ def test_redelivered_tasks_add_nothing_twice(
 
 
 def test_access_denied_on_assume_role_is_explained_and_never_passes(
-    owner, payments_target, django_capture_on_commit_callbacks, monkeypatch, settings
+    owner,
+    payments_target,
+    django_capture_on_commit_callbacks,
+    monkeypatch,
+    settings,
+    finished_runs,
 ):
     def deny(**kwargs):
         raise ClientError(
@@ -168,8 +187,7 @@ def test_access_denied_on_assume_role_is_explained_and_never_passes(
         )
 
     monkeypatch.setattr(pipeline.collect, "connect", deny)
-    received = []
-    run_finished.connect(lambda sender, run, **kw: received.append(run.pk), weak=False)
+    received = finished_runs
     run = start(owner, payments_target, django_capture_on_commit_callbacks)
 
     assert run.status == RunStatus.FAILED
