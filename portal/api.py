@@ -47,6 +47,19 @@ def exception_handler(exc, context):
     return _error(str(code), str(detail), None, response.status_code, headers)
 
 
+def not_found(request, exception=None):
+    """handler404: a URL under /api/ that matches no route answers in the API's error shape
+    (HTML pages keep Django's page)."""
+    if request.path.startswith("/api/"):
+        from django.http import JsonResponse
+
+        body = {"error": {"code": "not_found", "message": "Not found.", "details": {}}}
+        return JsonResponse(body, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
 def _first_message(details) -> str | None:
     if isinstance(details, dict):
         for field, value in details.items():
