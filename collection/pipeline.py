@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime
 
 from django.db import connection, transaction
@@ -335,9 +335,18 @@ def batch_collect(batch_id: int, ctx=None) -> None:
         return
     rr = batch.region_run
     run = rr.run
+    if batch.status == BatchStatus.PENDING and rr.bulk_ready:
+        # Batch and region were read in one statement: the region was bulk_ready, so this
+        # batch's bulk slice and the region's final ``unavailable`` were committed before.
+        _stream_batch(batch, run, rr, ctx)
+        _finish_region_if_done(rr.pk)
+        return
     fetched = None
     if batch.status == BatchStatus.PENDING:
-        fetched = _fetch_batch(batch, run, rr, ctx)
+        fetched = list(_fetch_each(batch, run, rr, ctx, ordered=True))
+        CollectionRun.objects.filter(pk=run.pk).update(
+            functions_collected=F("functions_collected") + len(fetched)
+        )
     with transaction.atomic():
         ready = (
             RegionRun.objects.select_for_update()
@@ -357,16 +366,56 @@ def batch_collect(batch_id: int, ctx=None) -> None:
     if fetched is None:
         fetched = batch.payload.get("fetched") or []
     rr.refresh_from_db(fields=["unavailable"])
-    context = CheckContext(
-        profile=run.service.profile(),
-        required_tags=tuple(conf.required_tags()),
-        trusted_layer_accounts=tuple(conf.trusted_layer_accounts()),
-    )
-    _store_batch(batch, run, rr, fetched, context)
+    evaluator = _Evaluator(batch, run, rr)
+    _write_batch(batch, run, rr, [evaluator.evaluate(f) for f in fetched])
     _finish_region_if_done(rr.pk)
 
 
-def _fetch_batch(batch, run, rr, ctx) -> list[dict]:
+# Functions evaluated between two inserts while a batch streams (a few round trips per batch).
+_STREAM_FLUSH = 10
+
+
+def _stream_batch(batch, run, rr, ctx) -> None:
+    """The bulk answers were ready when the batch started: claim the batch with the
+    conditional update that flips it to ``done`` (its row lock is held until commit, so a
+    concurrent copy of the task waits, then finds it done and writes nothing), then evaluate
+    and insert each function as soon as its answers arrive, while the other functions' calls
+    are in flight, so neither the checks nor the database leave the Lambda quota idle. Any
+    failure rolls the whole batch back to ``pending``."""
+    evaluator = _Evaluator(batch, run, rr)
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = CollectionBatch.objects.filter(pk=batch.pk, status=BatchStatus.PENDING).update(
+            status=BatchStatus.DONE, payload={}, bulk={}
+        )
+        if not claimed:
+            return
+        pending: list[tuple[ResourceSnapshot, dict]] = []
+        functions = results = 0
+
+        def flush() -> int:
+            snapshots = ResourceSnapshot.objects.bulk_create([s for s, _ in pending])
+            written = _insert_results(run, snapshots, [o for _, o in pending], now)
+            pending.clear()
+            return written
+
+        for fetched in _fetch_each(batch, run, rr, ctx, ordered=False):
+            pending.append(evaluator.evaluate(fetched))
+            functions += 1
+            if len(pending) >= _STREAM_FLUSH:
+                results += flush()
+        if pending:
+            results += flush()
+        RegionRun.objects.filter(pk=rr.pk).update(batches_done=F("batches_done") + 1)
+        CollectionRun.objects.filter(pk=run.pk).update(
+            functions_collected=F("functions_collected") + functions,
+            functions_evaluated=F("functions_evaluated") + functions,
+            results_count=F("results_count") + results,
+        )
+
+
+def _fetch_each(batch, run, rr, ctx, *, ordered: bool):
+    """Yield the per-function answers of the batch: in item order, or as they arrive."""
     items = batch.payload["items"]
     baseline = _reusable(run, items)
     try:
@@ -374,8 +423,8 @@ def _fetch_batch(batch, run, rr, ctx) -> list[dict]:
     except collect.AWS_ERRORS as exc:
         message = collect.describe(exc, role_arn=run.role_arn, region=rr.region)
         at = timezone.now().isoformat()
-        fetched = [
-            {
+        for i in items:
+            yield {
                 "arn": i["fn"]["arn"],
                 "details": {},
                 "api_stages": [],
@@ -385,61 +434,70 @@ def _fetch_batch(batch, run, rr, ctx) -> list[dict]:
                 "reused": [],
                 "at": at,
             }
-            for i in items
+        return
+    with ThreadPoolExecutor(max_workers=conf.threads_per_batch()) as pool:
+        futures = [
+            pool.submit(_fetch_one, ctx, run, i["fn"], baseline.get(i["fn"]["arn"])) for i in items
         ]
-    else:
-        with ThreadPoolExecutor(max_workers=conf.threads_per_batch()) as pool:
-            fetched = list(
-                pool.map(
-                    lambda i: _fetch_one(ctx, run, i["fn"], baseline.get(i["fn"]["arn"])), items
-                )
-            )
-    CollectionRun.objects.filter(pk=run.pk).update(
-        functions_collected=F("functions_collected") + len(fetched)
-    )
-    return fetched
+        for future in futures if ordered else as_completed(futures):
+            yield future.result()
 
 
-def _store_batch(batch, run, rr, fetched, context) -> None:
-    snapshots = []
-    outcomes = []
-    fns = {i["fn"]["arn"]: i["fn"] for i in batch.payload["items"]}
-    slices = batch.bulk.get("slices", {})
-    sqs_alarms = batch.bulk.get("sqs_alarms", {})
-    for f in fetched:
-        fn = fns[f["arn"]]
+class _Evaluator:
+    """Builds one function's facts, snapshot and check outcomes from its fetched answers
+    and the batch's bulk slice (pure CPU: no database, no AWS)."""
+
+    def __init__(self, batch, run, rr):
+        self.run = run
+        self.region = rr.region
+        self.unavailable = rr.unavailable or {}
+        self.fns = {i["fn"]["arn"]: i["fn"] for i in batch.payload["items"]}
+        self.slices = (batch.bulk or {}).get("slices", {})
+        self.sqs_alarms = (batch.bulk or {}).get("sqs_alarms", {})
+        self.context = CheckContext(
+            profile=run.service.profile(),
+            required_tags=tuple(conf.required_tags()),
+            trusted_layer_accounts=tuple(conf.trusted_layer_accounts()),
+        )
+
+    def evaluate(self, f: dict) -> tuple[ResourceSnapshot, dict]:
+        run = self.run
+        fn = self.fns[f["arn"]]
         facts = factslib.build_facts(
             account_id=run.account_id,
-            region=rr.region,
+            region=self.region,
             fn=fn,
-            bulk=slices.get(f["arn"], {}),
+            bulk=self.slices.get(f["arn"], {}),
             details=f["details"],
             api_stages=f["api_stages"],
-            sqs_alarms=sqs_alarms if f["details"] else {},
-            unavailable={**rr.unavailable, **f["unavailable"]},
+            sqs_alarms=self.sqs_alarms if f["details"] else {},
+            unavailable={**self.unavailable, **f["unavailable"]},
         )
         base = f["reused_from"]
-        snapshots.append(
-            ResourceSnapshot(
-                run=run,
-                account_id=run.account_id,
-                region=rr.region,
-                collector_role_arn=run.role_arn,
-                resource_id=fn["name"],
-                resource_arn=fn["arn"],
-                facts=facts,
-                api_operations=f["calls"]
-                + [
-                    {"operation": op, "reused_from_snapshot": base}
-                    for op in f["reused"]
-                    if base is not None
-                ],
-                reused_from_id=base,
-                collected_at=datetime.fromisoformat(f["at"]),
-                sha256=factslib.facts_sha256(facts),
-            )
+        snapshot = ResourceSnapshot(
+            run=run,
+            account_id=run.account_id,
+            region=self.region,
+            collector_role_arn=run.role_arn,
+            resource_id=fn["name"],
+            resource_arn=fn["arn"],
+            facts=facts,
+            api_operations=f["calls"]
+            + [
+                {"operation": op, "reused_from_snapshot": base}
+                for op in f["reused"]
+                if base is not None
+            ],
+            reused_from_id=base,
+            collected_at=datetime.fromisoformat(f["at"]),
+            sha256=factslib.facts_sha256(facts),
         )
-        outcomes.append(evaluate_all(facts, context))
+        return snapshot, evaluate_all(facts, self.context)
+
+
+def _write_batch(batch, run, rr, evaluated) -> None:
+    snapshots = [snapshot for snapshot, _ in evaluated]
+    outcomes = [outcome for _, outcome in evaluated]
     now = timezone.now()
     with transaction.atomic():
         claimed = CollectionBatch.objects.filter(

@@ -11,11 +11,32 @@ Database: BENCH_DATABASE_URL (PostgreSQL recommended), else a SQLite file.
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from _harness import ROOT, TMP, free_port, make_target, setup_django, start_emulator, stats
+
+
+def _spy(procs, workers: int) -> list:
+    """PRR_BENCH_PYSPY=<folder>: sample each worker (every thread, idle included) with py-spy
+    into <folder>/w<workers>-<i>.txt (collapsed stacks): where does the time go, token waits,
+    moto, the database or CPU? Needs ptrace rights (root, or ptrace_scope 0)."""
+    folder = os.environ.get("PRR_BENCH_PYSPY")
+    if not folder:
+        return []
+    exe = Path(sys.executable).with_name("py-spy")
+    return [
+        subprocess.Popen(
+            [exe, "record", "--pid", str(p.pid), "--subprocesses", "--idle", "--threads"]
+            + ["-r", "50", "-f", "raw", "-o", f"{folder}/w{workers}-{i}.txt"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for i, p in enumerate(procs)
+    ]
 
 
 def main():
@@ -79,6 +100,7 @@ def main():
                 for i in range(workers)
             ]
             time.sleep(4)
+            spies = _spy(procs, workers)
             stats(url, reset=True)
             t0 = time.time()
             run = collection_run_start(
@@ -105,6 +127,9 @@ def main():
                 f"error results {errors} (throttling {throttled_errors}), "
                 f"{run.results_count} results ({len(CHECK_IDS)} checks), status {run.status}"
             )
+            for spy in spies:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(60)
             for p in procs:
                 p.terminate()
             for p in procs:
