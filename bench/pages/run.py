@@ -1,0 +1,130 @@
+"""SQL queries and server time per page, from a near-empty portfolio to 2,000 services.
+
+    DATABASE_URL=postgresql://portal:portal@127.0.0.1:5432/bench \\
+        .venv/bin/python bench/pages/run.py [--sizes 1 20 2000] [--evidence-per-service 500]
+
+Each size gets its own database next to DATABASE_URL's (``<name>_s<size>``, created when
+missing, seeded with bench/seed_portfolio.py). In each, a platform admin (who sees every
+service: the heaviest case) requests the dashboard, the service list, a review page and the
+audit log through Django's full middleware stack; the script reports SQL queries per page and
+the median server time of 15 requests after 3 warm-ups. "Empty" is 1 service, so that a
+review page exists. Targets: queries identical at every size; time at 2,000 services <= 3x the
+empty portfolio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))
+
+PAGES = ["dashboard", "service list", "review page", "audit log"]
+
+
+def database_for(size: int) -> str:
+    base = urlsplit(os.environ["DATABASE_URL"])
+    name = f"{base.path.lstrip('/')}_s{size}"
+    import psycopg
+
+    admin = urlunsplit(base._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(base._replace(path=f"/{name}"))
+
+
+def measure(size: int, evidence_per_service: int) -> dict:
+    import seed_portfolio
+
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+    seed_portfolio.setup_django()
+    seed_portfolio.seed(size, size * evidence_per_service)
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import User
+    from reviews.models import Review
+
+    client = Client()
+    client.force_login(User.objects.get(username="bench-admin"))
+    review = Review.objects.order_by("pk").first()
+    urls = {
+        "dashboard": "/dashboard/",
+        "service list": "/services/",
+        "review page": f"/reviews/{review.pk}/",
+        "audit log": "/audit/",
+    }
+    out = {}
+    for page, url in urls.items():
+        for _ in range(3):
+            assert client.get(url).status_code == 200, url
+        with CaptureQueriesContext(connection) as queries:
+            client.get(url)
+        times = []
+        for _ in range(15):
+            started = time.perf_counter()
+            response = client.get(url)
+            times.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200
+        out[page] = {"queries": len(queries), "ms": statistics.median(times)}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 20, 2000])
+    parser.add_argument("--evidence-per-service", type=int, default=500)
+    parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure is not None:
+        print(json.dumps(measure(args.measure, args.evidence_per_service)))
+        return
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        sys.exit("pages: set DATABASE_URL to a PostgreSQL database")
+    results = {}
+    for size in args.sizes:
+        env = {**os.environ, "DATABASE_URL": database_for(size)}
+        started = time.monotonic()
+        done = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--measure",
+                str(size),
+                "--evidence-per-service",
+                str(args.evidence_per_service),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode:
+            sys.exit(done.stdout + done.stderr)
+        results[size] = json.loads(done.stdout.strip().splitlines()[-1])
+        print(f"size {size}: seeded and measured in {time.monotonic() - started:.0f}s")
+    sizes = args.sizes
+    print(f"\n{'page':14}" + "".join(f"{f'{s} svc q':>10}{'ms':>8}" for s in sizes) + "  ratio")
+    for page in PAGES:
+        row = f"{page:14}"
+        for s in sizes:
+            row += f"{results[s][page]['queries']:>10}{results[s][page]['ms']:>8.1f}"
+        ratio = results[sizes[-1]][page]["ms"] / results[sizes[0]][page]["ms"]
+        constant = len({results[s][page]["queries"] for s in sizes[1:]}) == 1
+        row += f"  {ratio:5.2f}x{'' if constant else '  queries vary'}"
+        print(row)
+
+
+if __name__ == "__main__":
+    main()
