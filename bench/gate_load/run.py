@@ -90,7 +90,10 @@ def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> 
     if script:
         command += ["-s", script]
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
-    return parse_wrk(out)
+    try:
+        return parse_wrk(out)
+    except (AttributeError, KeyError):
+        sys.exit(f"gate_load: could not read wrk's output:\n{out}")
 
 
 def main() -> None:
