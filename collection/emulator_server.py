@@ -311,12 +311,50 @@ def make_app(lambda_rps: float | None = None):
     return EmulatorMiddleware(DomainDispatcherApplication(create_backend_app), lambda_rps)
 
 
+def _serve_gunicorn(host: str, port: int, lambda_rps: float | None, threads: int) -> None:
+    """One gunicorn worker process (moto's state lives in it) with a thread pool and HTTP
+    keep-alive, like AWS endpoints: werkzeug's server closes every connection, so each
+    request would pay a TCP connect on both sides."""
+    from gunicorn.app.base import BaseApplication
+
+    class Emulator(BaseApplication):
+        def load_config(self):
+            settings = {
+                "bind": f"{host}:{port}",
+                "workers": 1,
+                "worker_class": "gthread",
+                "threads": threads,
+                "keepalive": 30,
+                "timeout": 300,
+                "graceful_timeout": 2,
+                "loglevel": "warning",
+                "accesslog": None,
+            }
+            for key, value in settings.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return make_app(lambda_rps)
+
+    print(f"emulator listening on http://{host}:{port}", flush=True)
+    Emulator().run()
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, default=5000)
     parser.add_argument("--lambda-rps", type=float, default=None, help="shared-bucket quota")
+    parser.add_argument(
+        "--werkzeug",
+        action="store_true",
+        help="serve with werkzeug (closes every connection) instead of gunicorn (keep-alive)",
+    )
+    parser.add_argument("--threads", type=int, default=32, help="gunicorn threads")
     args = parser.parse_args(argv)
+    if not args.werkzeug:
+        _serve_gunicorn(args.host, args.port, args.lambda_rps, args.threads)
+        return
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import make_server
 

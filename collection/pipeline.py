@@ -153,21 +153,26 @@ def region_collect(region_run_id: int) -> None:
         if rr.bulk_ready:
             _evaluate_fetched(rr.pk)
             return
-        functions = [
-            item["fn"]
-            for payload in rr.batches.values_list("payload", flat=True)
-            for item in payload.get("items", [])
-        ]
+        batch_functions = {
+            pk: [item["fn"] for item in payload.get("items", [])]
+            for pk, payload in rr.batches.values_list("pk", "payload")
+        }
+        functions = [fn for fns in batch_functions.values() for fn in fns]
     else:
         functions = [factslib.function_summary(c) for c in configs]
-        if not _create_batches(rr, run, functions):
+        batch_functions = _create_batches(rr, run, functions)
+        if batch_functions is None:
             return
     inv, bulk_unavailable, bulk_calls = _gather_while_fetching(ctx, rr, functions, all_configs)
     unavailable.update(bulk_unavailable)
     factslib.index_inventory(inv)
     sqs_alarms = _sqs_alarms(inv.get("alarms"))
-    for batch_id, payload in rr.batches.values_list("pk", "payload"):
-        slices = {i["fn"]["arn"]: factslib.bulk_slice(i["fn"], inv) for i in payload["items"]}
+    # The batches' functions are known here: their payloads (answers included by now) are not
+    # read back from the database just to be sliced.
+    for batch_id, fns in batch_functions.items():
+        if not fns:
+            continue
+        slices = {fn["arn"]: factslib.bulk_slice(fn, inv) for fn in fns}
         CollectionBatch.objects.filter(pk=batch_id).update(
             bulk={"slices": slices, "sqs_alarms": sqs_alarms}
         )
@@ -181,8 +186,11 @@ def region_collect(region_run_id: int) -> None:
     _evaluate_fetched(rr.pk)
 
 
-def _create_batches(rr: RegionRun, run: CollectionRun, functions: list[dict]) -> bool:
-    """Split the selected functions into batches and enqueue them on commit (once)."""
+def _create_batches(
+    rr: RegionRun, run: CollectionRun, functions: list[dict]
+) -> dict[int, list[dict]] | None:
+    """Split the selected functions into batches and enqueue them on commit (once). Returns
+    batch id -> its functions (None: another copy of the task created them)."""
     from collection import tasks
 
     size = conf.batch_size()
@@ -192,7 +200,7 @@ def _create_batches(rr: RegionRun, run: CollectionRun, functions: list[dict]) ->
             functions_discovered=len(functions), batches_total=len(chunks)
         )
         if not claimed:
-            return False
+            return None
         CollectionRun.objects.filter(pk=run.pk).update(
             functions_discovered=F("functions_discovered") + len(functions)
         )
@@ -205,7 +213,7 @@ def _create_batches(rr: RegionRun, run: CollectionRun, functions: list[dict]) ->
         for batch in batches:
             tasks.collect_batch.delay_on_commit(batch.pk)
     rr.batches_total = len(chunks)
-    return True
+    return {batch.pk: chunk for batch, chunk in zip(batches, chunks, strict=True)}
 
 
 def _gather_while_fetching(ctx, rr, functions, all_configs) -> tuple[dict, dict, list]:
@@ -360,12 +368,15 @@ def batch_collect(batch_id: int, ctx=None) -> None:
                     status=BatchStatus.FETCHED, payload={**batch.payload, "fetched": fetched}
                 )
             return
-    batch.refresh_from_db(fields=["status", "payload", "bulk"])
-    if batch.status == BatchStatus.DONE:
-        return
     if fetched is None:
+        # Loaded as ``fetched``: the answers came with the status, in the same row.
         fetched = batch.payload.get("fetched") or []
-    rr.refresh_from_db(fields=["unavailable"])
+    if not rr.bulk_ready:
+        # Read before the bulk answers were in: only they (and the region's final
+        # ``unavailable``) are read again. A batch done meanwhile is caught by the
+        # conditional update in _write_batch.
+        batch.refresh_from_db(fields=["bulk"])
+        rr.refresh_from_db(fields=["unavailable"])
     evaluator = _Evaluator(batch, run, rr)
     _write_batch(batch, run, rr, [evaluator.evaluate(f) for f in fetched])
     _finish_region_if_done(rr.pk)
