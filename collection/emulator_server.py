@@ -350,7 +350,7 @@ def main(argv=None) -> None:
         action="store_true",
         help="serve with werkzeug (closes every connection) instead of gunicorn (keep-alive)",
     )
-    parser.add_argument("--threads", type=int, default=32, help="gunicorn threads")
+    parser.add_argument("--threads", type=int, default=64, help="gunicorn threads")
     args = parser.parse_args(argv)
     if not args.werkzeug:
         _serve_gunicorn(args.host, args.port, args.lambda_rps, args.threads)
