@@ -2,11 +2,13 @@
 
     .venv/bin/python bench/collection/wall_time.py --functions 2000 --rps 150 --workers 1 4
 
-The emulator enforces the Lambda quota (shared bucket ``--rps``, GetFunction and GetPolicy
-scaled alike) and answers ThrottlingException beyond it. The portal's limiter is set to the
-same rates. Floor = shared-bucket calls counted by the emulator / rps. Workers are separate
-``celery worker -c 1`` processes sharing a throwaway redis-server (token buckets and broker).
-Database: BENCH_DATABASE_URL (PostgreSQL recommended), else a SQLite file.
+The emulator enforces the Lambda quota with AWS's bucket ratios scaled by ``--rps`` (shared
+``rps``, GetFunction ``rps * 100 / 15``, GetPolicy ``rps``) and answers ThrottlingException
+beyond it. The portal's limiter is set to the same rates. Floor = shared-bucket calls counted
+by the emulator / rps; the floor of every bucket is printed too (the true floor is their max).
+Workers are separate ``celery worker -c 1`` processes sharing a throwaway redis-server (token
+buckets and broker); their CPU during the run (every process of the worker, from /proc) is
+printed per function. Database: BENCH_DATABASE_URL (PostgreSQL recommended), else SQLite.
 """
 
 import argparse
@@ -18,6 +20,22 @@ import time
 from pathlib import Path
 
 from _harness import ROOT, TMP, free_port, make_target, setup_django, start_emulator, stats
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its live descendants, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return total
 
 
 def _spy(procs, workers: int) -> list:
@@ -102,6 +120,7 @@ def main():
             time.sleep(4)
             spies = _spy(procs, workers)
             stats(url, reset=True)
+            cpu0 = sum(_tree_cpu(p.pid) for p in procs)
             t0 = time.time()
             run = collection_run_start(
                 actor=Actor.system("bench"), aws_target=target, trigger="scheduled"
@@ -112,9 +131,18 @@ def main():
                     break
                 time.sleep(0.2)
             wall = time.time() - t0
+            worker_cpu = sum(_tree_cpu(p.pid) for p in procs) - cpu0
             s = stats(url)
             shared = s.get("lambda:shared", 0)
             floor = shared / args.rps
+            # The emulator scales its buckets like AWS's defaults (15 / 100 / 15 per s):
+            # GetFunction at rps * 100 / 15, GetPolicy at rps. The true floor is the slowest.
+            bucket_floors = {
+                "shared": floor,
+                "get_function": s.get("lambda:get_function", 0) / (args.rps * 100 / 15),
+                "get_policy": s.get("lambda:get_policy", 0) / args.rps,
+            }
+            slowest = max(bucket_floors, key=bucket_floors.get)
             errors = CheckResult.objects.filter(run=run, status="error").count()
             throttled_errors = CheckResult.objects.filter(
                 run=run, status="error", message__icontains="throttl"
@@ -125,7 +153,14 @@ def main():
                 f"({shared} shared-bucket calls / {args.rps:g}), ratio {wall / floor:.3f}; "
                 f"429s answered by the emulator {s.get('lambda:throttled', 0)}, "
                 f"error results {errors} (throttling {throttled_errors}), "
-                f"{run.results_count} results ({len(CHECK_IDS)} checks), status {run.status}"
+                f"{run.results_count} results ({len(CHECK_IDS)} checks), status {run.status}; "
+                f"worker CPU {worker_cpu * 1000 / args.functions:.2f} ms/function"
+            )
+            print(
+                "    floors by bucket: "
+                + ", ".join(f"{k} {v:.1f} s" for k, v in bucket_floors.items())
+                + f"; max {bucket_floors[slowest]:.1f} s ({slowest}), "
+                f"ratio to it {wall / bucket_floors[slowest]:.3f}"
             )
             for spy in spies:
                 spy.send_signal(signal.SIGINT)
