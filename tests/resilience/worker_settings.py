@@ -13,4 +13,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": VISIBILITY_TIMEOUT,
     "unacked_restore_interval": 1,
     "unacked_restore_throttle": 1,
+    # A worker killed while holding the restore lock blocks restores until the lock expires
+    # (kombu default 300 s); seconds here, so the next worker takes over quickly.
+    "unacked_mutex_expire": 5,
 }
