@@ -244,18 +244,12 @@ def _gather_while_fetching(ctx, rr, functions, all_configs) -> tuple[dict, dict,
 
 
 def _evaluate_fetched(region_run_id: int) -> None:
-    """Evaluate and store the batches that were fetched before the bulk answers were ready.
-    While some wait, this task streams a pending batch (last first), which evaluates one
-    waiting batch while its own calls are in flight (the quota never idles while checks
-    run); once none is pending, it evaluates the rest."""
-    batches = CollectionBatch.objects.filter(region_run_id=region_run_id)
-    while True:
-        waiting = batches.filter(status=BatchStatus.FETCHED).order_by("index")
-        first_waiting = waiting.values_list("pk", flat=True).first()
-        if first_waiting is None:
-            break
-        pending = batches.filter(status=BatchStatus.PENDING).order_by("-index")
-        batch_collect(pending.values_list("pk", flat=True).first() or first_waiting)
+    """Evaluate and store the batches that were fetched before the bulk answers were ready."""
+    fetched = CollectionBatch.objects.filter(
+        region_run_id=region_run_id, status=BatchStatus.FETCHED
+    ).values_list("pk", flat=True)
+    for batch_id in fetched:
+        batch_collect(batch_id)
     _finish_region_if_done(region_run_id)
 
 
@@ -409,10 +403,6 @@ def _stream_batch(batch, run, rr, ctx) -> None:
             return
         pending: list[tuple[ResourceSnapshot, dict]] = []
         functions = results = 0
-        adopted = [0, 0, 0]  # batches, functions, results
-
-        def adopt() -> None:
-            adopted[:] = _adopt_fetched(run, rr, now)
 
         def flush() -> int:
             snapshots = ResourceSnapshot.objects.bulk_create([s for s, _ in pending])
@@ -420,48 +410,23 @@ def _stream_batch(batch, run, rr, ctx) -> None:
             pending.clear()
             return written
 
-        for fetched in _fetch_each(batch, run, rr, ctx, ordered=False, while_waiting=adopt):
+        for fetched in _fetch_each(batch, run, rr, ctx, ordered=False):
             pending.append(evaluator.evaluate(fetched))
             functions += 1
             if len(pending) >= _STREAM_FLUSH:
                 results += flush()
         if pending:
             results += flush()
-        RegionRun.objects.filter(pk=rr.pk).update(batches_done=F("batches_done") + 1 + adopted[0])
+        RegionRun.objects.filter(pk=rr.pk).update(batches_done=F("batches_done") + 1)
         CollectionRun.objects.filter(pk=run.pk).update(
             functions_collected=F("functions_collected") + functions,
-            functions_evaluated=F("functions_evaluated") + functions + adopted[1],
-            results_count=F("results_count") + results + adopted[2],
+            functions_evaluated=F("functions_evaluated") + functions,
+            results_count=F("results_count") + results,
         )
 
 
-def _adopt_fetched(run, rr, now) -> tuple[int, int, int]:
-    """In a streaming batch's transaction, while its calls are in flight: claim one batch of
-    the region that waits as ``fetched`` (skipping any another task holds) and write its
-    snapshots and results. Returns (batches, functions, results) written."""
-    other = (
-        CollectionBatch.objects.select_for_update(skip_locked=True)
-        .filter(region_run_id=rr.pk, status=BatchStatus.FETCHED)
-        .order_by("index")
-        .first()
-    )
-    if other is None:
-        return 0, 0, 0
-    claimed = CollectionBatch.objects.filter(pk=other.pk, status=BatchStatus.FETCHED).update(
-        status=BatchStatus.DONE, payload={}, bulk={}
-    )
-    if not claimed:
-        return 0, 0, 0
-    evaluator = _Evaluator(other, run, rr)
-    evaluated = [evaluator.evaluate(f) for f in other.payload.get("fetched") or []]
-    snapshots = ResourceSnapshot.objects.bulk_create([s for s, _ in evaluated])
-    results = _insert_results(run, snapshots, [o for _, o in evaluated], now)
-    return 1, len(snapshots), results
-
-
-def _fetch_each(batch, run, rr, ctx, *, ordered: bool, while_waiting=None):
-    """Yield the per-function answers of the batch: in item order, or as they arrive.
-    ``while_waiting`` runs once the calls are submitted, before the first answer is read."""
+def _fetch_each(batch, run, rr, ctx, *, ordered: bool):
+    """Yield the per-function answers of the batch: in item order, or as they arrive."""
     items = batch.payload["items"]
     baseline = _reusable(run, items)
     try:
@@ -485,8 +450,6 @@ def _fetch_each(batch, run, rr, ctx, *, ordered: bool, while_waiting=None):
         futures = [
             pool.submit(_fetch_one, ctx, run, i["fn"], baseline.get(i["fn"]["arn"])) for i in items
         ]
-        if while_waiting is not None:
-            while_waiting()
         for future in futures if ordered else as_completed(futures):
             yield future.result()
 

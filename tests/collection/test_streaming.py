@@ -1,5 +1,5 @@
-"""Batches that start once the bulk answers are ready stream (evaluate and insert each
-function as its answers arrive) and take over batches left waiting as ``fetched``; every
+"""Batches that start once the bulk answers are ready stream (claim, then evaluate and insert
+each function as its answers arrive) next to batches fetched before the bulk phase; every
 result stays the golden one and every counter adds up."""
 
 import json
@@ -17,7 +17,7 @@ from tests.collection.test_golden_results import GOLDEN, outcomes
 pytestmark = pytest.mark.django_db
 
 
-def test_pending_batches_stream_and_take_over_fetched_ones_with_golden_results(
+def test_batches_started_after_the_bulk_phase_stream_with_golden_results(
     emulator, owner, payments_target, django_capture_on_commit_callbacks, monkeypatch, settings
 ):
     settings.COLLECTION_BATCH_SIZE = 1
@@ -25,8 +25,7 @@ def test_pending_batches_stream_and_take_over_fetched_ones_with_golden_results(
 
     def half_of_the_batches(batch_id):
         # Every other batch is fetched at once, before the bulk phase (it waits as
-        # "fetched"); the others stay pending (their messages never come) until the region
-        # task streams them after the bulk phase.
+        # "fetched"); the others' messages arrive after the bulk phase: they stream.
         seen.append(batch_id)
         if len(seen) % 2:
             pipeline.batch_collect(batch_id)
@@ -36,22 +35,25 @@ def test_pending_batches_stream_and_take_over_fetched_ones_with_golden_results(
             inv, unavailable = pipeline._gather(ctx, rr.run.aws_target, functions, all_configs)
         return inv, unavailable, log.calls
 
-    adopted: list[tuple] = []
-    adopt = pipeline._adopt_fetched
+    streamed: list[int] = []
+    stream = pipeline._stream_batch
 
-    def spy(*args):
-        adopted.append(adopt(*args))
-        return adopted[-1]
+    def spy(batch, *args):
+        streamed.append(batch.pk)
+        return stream(batch, *args)
 
     monkeypatch.setattr(tasks.collect_batch, "delay_on_commit", half_of_the_batches)
     monkeypatch.setattr(pipeline, "_gather_while_fetching", bulk_only)
-    monkeypatch.setattr(pipeline, "_adopt_fetched", spy)
+    monkeypatch.setattr(pipeline, "_stream_batch", spy)
     with django_capture_on_commit_callbacks(execute=True):
         run = collection_run_start(actor=Actor.for_user(owner), aws_target=payments_target)
+    for batch_id in seen[1::2]:
+        pipeline.batch_collect(batch_id)
+        pipeline.batch_collect(batch_id)  # a redelivered copy writes nothing
     run.refresh_from_db()
 
     assert len(seen) >= 4
-    assert any(batches == 1 for batches, _, _ in adopted), adopted
+    assert streamed and streamed == sorted(set(streamed)) == seen[1::2]
     assert set(
         CollectionBatch.objects.filter(region_run__run=run).values_list("status", flat=True)
     ) == {BatchStatus.DONE}
