@@ -56,33 +56,50 @@ def _require_team_member(actor: Actor, team: Team, action: str) -> None:
         )
 
 
-def service_create(*, actor: Actor, team: Team, **fields) -> Service:
-    """Register a service for a team. Saves nothing if any field is invalid."""
-    _require_team_member(actor, team, "register services for it")
-    unknown = set(fields) - set(SERVICE_FIELDS)
+def _reject_unknown(fields: dict, allowed: list[str]) -> None:
+    unknown = set(fields) - set(allowed)
     if unknown:
         raise DomainError(f"Unknown fields: {', '.join(sorted(unknown))}.")
-    service = Service(team=team, created_by=actor.user, **fields)
+
+
+def _create_audited(*, actor, obj, action, fields, service_slug, duplicate: DomainError):
+    """Validate, insert and audit a new row in one transaction; a unique clash that slipped
+    past validation (a concurrent insert) becomes ``duplicate``."""
     try:
-        service.full_clean()
+        obj.full_clean()
     except ValidationError as exc:
         raise _validation_error(exc) from None
     try:
         with transaction.atomic():
-            service.save()
+            obj.save()
             audit_record(
                 actor=actor,
-                action="service.create",
-                obj=service,
-                after=_snapshot(service, SERVICE_FIELDS),
-                service_slug=service.slug,
+                action=action,
+                obj=obj,
+                after=_snapshot(obj, fields),
+                service_slug=service_slug,
             )
     except IntegrityError:
-        raise DomainError(
+        raise duplicate from None
+    return obj
+
+
+def service_create(*, actor: Actor, team: Team, **fields) -> Service:
+    """Register a service for a team. Saves nothing if any field is invalid."""
+    _require_team_member(actor, team, "register services for it")
+    _reject_unknown(fields, SERVICE_FIELDS)
+    service = Service(team=team, created_by=actor.user, **fields)
+    return _create_audited(
+        actor=actor,
+        obj=service,
+        action="service.create",
+        fields=SERVICE_FIELDS,
+        service_slug=service.slug,
+        duplicate=DomainError(
             f"A service with the slug {service.slug!r} already exists.",
             details={"slug": ["already taken"]},
-        ) from None
-    return service
+        ),
+    )
 
 
 def service_update(*, actor: Actor, service: Service, **fields) -> Service:
@@ -117,30 +134,19 @@ def service_update(*, actor: Actor, service: Service, **fields) -> Service:
 def aws_target_create(*, actor: Actor, service: Service, **fields) -> AwsTarget:
     """Link an AWS account to a service; the portal generates the external id."""
     _require_team_member(actor, service.team, "link AWS accounts to this service")
-    unknown = set(fields) - set(TARGET_FIELDS)
-    if unknown:
-        raise DomainError(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    _reject_unknown(fields, TARGET_FIELDS)
     target = AwsTarget(service=service, **fields)
-    try:
-        target.full_clean()
-    except ValidationError as exc:
-        raise _validation_error(exc) from None
-    try:
-        with transaction.atomic():
-            target.save()
-            audit_record(
-                actor=actor,
-                action="aws_target.create",
-                obj=target,
-                after=_snapshot(target, TARGET_FIELDS),
-                service_slug=service.slug,
-            )
-    except IntegrityError:
-        raise DomainError(
+    return _create_audited(
+        actor=actor,
+        obj=target,
+        action="aws_target.create",
+        fields=TARGET_FIELDS,
+        service_slug=service.slug,
+        duplicate=DomainError(
             f"Account {target.account_id} is already linked to {service.name}.",
             details={"account_id": ["already linked"]},
-        ) from None
-    return target
+        ),
+    )
 
 
 def aws_target_update(*, actor: Actor, target: AwsTarget, **fields) -> AwsTarget:
