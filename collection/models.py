@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from collection.choices import (
     ACTIVE_RUN_STATUSES,
+    FINISHED_RUN_STATUSES,
     BatchStatus,
     CheckStatus,
     RegionStatus,
@@ -70,6 +71,13 @@ class CollectionRun(TimeStampedModel):
             models.Index(
                 fields=["service", "aws_target", "status", "-finished_at"],
                 name="collrun_service_latest",
+            ),
+            # The gate's newest finished run of a target: read newest first, stop at the first,
+            # instead of sorting every run the target ever had.
+            models.Index(
+                fields=["aws_target", "-finished_at", "-id"],
+                condition=models.Q(status__in=FINISHED_RUN_STATUSES),
+                name="collrun_target_finished",
             ),
         ]
 
