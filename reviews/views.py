@@ -489,40 +489,29 @@ def review_signoff(request, pk):
     return redirect(review)
 
 
-@login_required
-@require_POST
-def review_revoke(request, pk):
+def _transition_with_reason(request, pk, transition, done_message):
+    """A review transition that takes only a reason (revoke, withdraw an approval)."""
     review = _visible_review(request, pk)
     form = forms.ReasonForm(request.POST)
     if form.is_valid():
-        _call(
-            request,
-            workflow.review_revoke,
-            "Approval revoked.",
-            review=review,
-            reason=form.cleaned_data["reason"],
-        )
+        _call(request, transition, done_message, review=review, reason=form.cleaned_data["reason"])
     else:
         _form_errors(request, form)
     return redirect(review)
+
+
+@login_required
+@require_POST
+def review_revoke(request, pk):
+    return _transition_with_reason(request, pk, workflow.review_revoke, "Approval revoked.")
 
 
 @login_required
 @require_POST
 def review_reopen(request, pk):
-    review = _visible_review(request, pk)
-    form = forms.ReasonForm(request.POST)
-    if form.is_valid():
-        _call(
-            request,
-            workflow.review_invalidate,
-            "Approval withdrawn; back to draft.",
-            review=review,
-            reason=form.cleaned_data["reason"],
-        )
-    else:
-        _form_errors(request, form)
-    return redirect(review)
+    return _transition_with_reason(
+        request, pk, workflow.review_invalidate, "Approval withdrawn; back to draft."
+    )
 
 
 # --- waivers ------------------------------------------------------------------------------
