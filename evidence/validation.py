@@ -2,13 +2,23 @@
 
 The browser's declared content type is ignored: we sniff the first bytes and refuse a file
 whose extension claims something else (a PDF named ``.png``, an executable named ``.txt``).
+A ZIP, whatever its name, is inspected in memory and refused when it is damaged, encrypted,
+unsafe or a possible zip bomb (``check_zip``). Other compressed formats (gzip, bzip2, xz) are
+not accepted at all: they sniff as binary data, which no extension allows.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import stat
+import struct
 import unicodedata
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from django.conf import settings
 
@@ -145,6 +155,8 @@ def content_type_for(name: str, content: bytes) -> str:
         )
     content_type, expected = ALLOWED_TYPES[ext]
     found = sniff(content)
+    if found == "zip" or (found in _POLYGLOT_CARRIERS and _holds_zip(content)):
+        check_zip(content)
     # JSON and XML are text too: a .txt holding JSON is fine, a .json holding prose is not.
     if found == expected or (expected == "text" and found in ("json", "xml")):
         return content_type
@@ -153,3 +165,226 @@ def content_type_for(name: str, content: bytes) -> str:
         f"rename it or upload the right file.",
         details={"file": ["content does not match the name"]},
     )
+
+
+# --- ZIP archives -------------------------------------------------------------------------
+# A ZIP is opened in memory and every entry is inflated in bounded chunks, counting the bytes
+# that really come out: the sizes an archive declares are only a first, cheap check, because a
+# crafted bomb declares small sizes. Nothing is written to disk.
+_ZIP_LOCAL_HEADER = struct.Struct("<4s5H3L2H")
+_ZIP_LOCAL_SIGNATURE = b"PK\x03\x04"
+_CHUNK_IN = 64 * 1024
+_CHUNK_OUT = 1024 * 1024
+# Small archives may compress far beyond the ratio limit (a page of blanks): the ratio only
+# counts once the content expands past this.
+RATIO_FLOOR_BYTES = 1024 * 1024
+# What a decompressed entry starts with when it is itself an archive: those are refused, not
+# inspected, since each level would multiply what a small upload costs to check.
+_ARCHIVE_MAGIC: list[tuple[bytes, str]] = [
+    (b"PK\x03\x04", "a ZIP archive"),
+    (b"PK\x05\x06", "a ZIP archive"),
+    (b"PK\x07\x08", "a ZIP archive"),
+    (b"\x1f\x8b", "a gzip file"),
+    (b"BZh", "a bzip2 file"),
+    (b"\xfd7zXZ\x00", "an xz file"),
+    (b"(\xb5/\xfd", "a zstd file"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"Rar!\x1a\x07", "a RAR archive"),
+]
+_DRIVE = re.compile(r"^[A-Za-z]:")
+# Families whose files may carry a ZIP appended to them (a polyglot): inspected as well.
+_POLYGLOT_CARRIERS = ("pdf", "png", "jpeg")
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    max_entries: int
+    max_bytes: int
+    max_ratio: int
+
+    @classmethod
+    def from_settings(cls) -> ZipLimits:
+        return cls(
+            max_entries=int(getattr(settings, "EVIDENCE_ZIP_MAX_ENTRIES", 10_000)),
+            max_bytes=int(getattr(settings, "EVIDENCE_ZIP_MAX_UNCOMPRESSED_BYTES", 100 << 20)),
+            max_ratio=int(getattr(settings, "EVIDENCE_ZIP_MAX_RATIO", 100)),
+        )
+
+    def budget(self, archive_size: int) -> int:
+        """How many bytes the archive may expand to: the size limit, or less for a small
+        archive, whose ratio would pass the limit first."""
+        by_ratio = max(RATIO_FLOOR_BYTES, self.max_ratio * archive_size)
+        return min(self.max_bytes, by_ratio)
+
+
+def _refuse_zip(message: str, problem: str) -> DomainError:
+    return DomainError(f"The ZIP archive {message}", details={"file": [problem]})
+
+
+def _shown(name: str) -> str:
+    return repr(_CONTROL.sub("?", name)[:80])
+
+
+def _ratio(expanded: int, archive_size: int) -> str:
+    return f"{expanded // max(archive_size, 1):,}:1"
+
+
+def _check_entry(info: zipfile.ZipInfo) -> None:
+    name = info.filename
+    parts = re.split(r"[/\\]", name)
+    if name.startswith(("/", "\\")) or _DRIVE.match(name):
+        raise _refuse_zip(
+            f"holds an entry with an absolute path ({_shown(name)}): refused.", "unsafe entry"
+        )
+    if ".." in parts:
+        raise _refuse_zip(
+            f'holds an entry whose path climbs out with ".." ({_shown(name)}): refused.',
+            "unsafe entry",
+        )
+    if stat.S_ISLNK(info.external_attr >> 16):
+        raise _refuse_zip(f"holds a symbolic link ({_shown(name)}): refused.", "unsafe entry")
+    if info.flag_bits & 0x41:  # traditional or strong encryption
+        raise _refuse_zip(
+            f"holds an encrypted entry ({_shown(name)}): encrypted archives are refused "
+            "because the portal cannot check what they hold.",
+            "encrypted archive",
+        )
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise _refuse_zip(
+            f"compresses {_shown(name)} with method {info.compress_type}; only stored and "
+            "deflated entries are accepted.",
+            "unsupported compression",
+        )
+
+
+def _check_declared(infos: list[zipfile.ZipInfo], archive_size: int, limits: ZipLimits) -> None:
+    if len(infos) > limits.max_entries:
+        raise _refuse_zip(
+            f"holds {len(infos):,} entries; at most {limits.max_entries:,} are accepted.",
+            "too many entries",
+        )
+    declared = sum(info.file_size for info in infos)
+    if declared > limits.budget(archive_size):
+        raise _refuse_zip(
+            f"expands to {_human_size(declared)} (ratio {_ratio(declared, archive_size)}); "
+            f"{_limit_text(limits)}: refused as a possible zip bomb.",
+            "zip bomb",
+        )
+
+
+def _limit_text(limits: ZipLimits) -> str:
+    return f"the limit is {_human_size(limits.max_bytes)} or {limits.max_ratio}:1"
+
+
+def _entry_data(content: bytes, info: zipfile.ZipInfo) -> memoryview:
+    """The entry's compressed bytes, located through its local header (whose name and extra
+    field lengths may differ from the central directory's)."""
+    start = info.header_offset
+    header = content[start : start + _ZIP_LOCAL_HEADER.size]
+    if len(header) < _ZIP_LOCAL_HEADER.size:
+        raise zipfile.BadZipFile(f"entry {info.filename!r} lies outside the file")
+    fields = _ZIP_LOCAL_HEADER.unpack(header)
+    if fields[0] != _ZIP_LOCAL_SIGNATURE:
+        raise zipfile.BadZipFile(f"bad local header for {info.filename!r}")
+    name_length, extra_length = fields[9], fields[10]
+    begin = start + _ZIP_LOCAL_HEADER.size + name_length + extra_length
+    end = begin + info.compress_size
+    if end > len(content):
+        raise zipfile.BadZipFile(f"entry {info.filename!r} is truncated")
+    return memoryview(content)[begin:end]
+
+
+def _inflate(data: memoryview, compress_type: int) -> Iterator[bytes]:
+    """Yield the entry's real content in chunks of at most ``_CHUNK_OUT`` bytes, trusting no
+    declared size: a deflate stream is followed to its own end marker."""
+    if compress_type == zipfile.ZIP_STORED:
+        for pos in range(0, len(data), _CHUNK_OUT):
+            yield bytes(data[pos : pos + _CHUNK_OUT])
+        return
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    pos = 0
+    while not inflater.eof:
+        if inflater.unconsumed_tail:
+            chunk = inflater.unconsumed_tail
+        else:
+            chunk = bytes(data[pos : pos + _CHUNK_IN])
+            pos += len(chunk)
+        out = inflater.decompress(chunk, _CHUNK_OUT)
+        if not out and not chunk:
+            raise zipfile.BadZipFile("a compressed entry ends before its data does")
+        yield out
+
+
+def _nested_kind(head: bytes) -> str | None:
+    for magic, label in _ARCHIVE_MAGIC:
+        if head.startswith(magic):
+            return label
+    return None
+
+
+def _refuse_nested(info: zipfile.ZipInfo, head: bytes) -> None:
+    kind = _nested_kind(head)
+    if kind and not info.is_dir():
+        raise _refuse_zip(
+            f"holds {kind} ({_shown(info.filename)}); archives inside archives are refused "
+            "rather than inspected: upload the inner files directly.",
+            "nested archive",
+        )
+
+
+def _check_entries(content: bytes, infos: list[zipfile.ZipInfo], limits: ZipLimits) -> None:
+    budget = limits.budget(len(content))
+    expanded = 0
+    for info in infos:
+        crc, size, head = 0, 0, b""
+        for out in _inflate(_entry_data(content, info), info.compress_type):
+            size += len(out)
+            expanded += len(out)
+            if expanded > budget:
+                # The declared sizes passed _check_declared: they understate the content.
+                declared = sum(i.file_size for i in infos)
+                raise _refuse_zip(
+                    f"expands to more than {_human_size(budget)} (ratio over "
+                    f"{_ratio(expanded, len(content))}) although its headers declare "
+                    f"{_human_size(declared)}; {_limit_text(limits)}: refused as a possible "
+                    "zip bomb.",
+                    "zip bomb",
+                )
+            if len(head) < 8:
+                head += out[: 8 - len(head)]
+                if len(head) == 8:  # refuse a nested archive before inflating all of it
+                    _refuse_nested(info, head)
+            crc = zlib.crc32(out, crc)
+        if len(head) < 8:
+            _refuse_nested(info, head)
+        if size != info.file_size or crc != info.CRC:
+            raise zipfile.BadZipFile(f"{info.filename!r} does not match its recorded size or CRC")
+
+
+def _holds_zip(content: bytes) -> bool:
+    """True when ``content`` (a PDF or image) also reads as a ZIP with entries."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            return bool(archive.infolist())
+    except (zipfile.BadZipFile, ValueError, EOFError, struct.error):
+        return False
+
+
+def check_zip(content: bytes, *, limits: ZipLimits | None = None) -> None:
+    """Refuse a ZIP that is damaged, encrypted, holds unsafe entries (absolute or ``..``
+    paths, symbolic links), nested archives, too many entries, or expands past the size or
+    ratio limit (``EVIDENCE_ZIP_*`` settings). Inflates in memory, chunk by chunk, and stops
+    at the first byte over the limit, so a bomb costs at most the limit to refuse."""
+    limits = limits or ZipLimits.from_settings()
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            infos = archive.infolist()
+        for info in infos:
+            _check_entry(info)
+        _check_declared(infos, len(content), limits)
+        _check_entries(content, infos, limits)
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, struct.error) as exc:
+        raise _refuse_zip(
+            f"is damaged ({str(exc)[:120]}): refused; check the file and upload it again.",
+            "damaged archive",
+        ) from None

@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "portal.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "portal.input_guard.InputGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -212,6 +213,13 @@ else:
     }
 # Upload size limit for evidence files (bytes).
 EVIDENCE_MAX_UPLOAD_BYTES = env_int("EVIDENCE_MAX_UPLOAD_BYTES", 25 * 1024 * 1024, minimum=1)
+# ZIP evidence is inspected in memory and refused past these limits (possible zip bombs): the
+# entry count, the bytes it really inflates to, and that size over the archive's size.
+EVIDENCE_ZIP_MAX_ENTRIES = env_int("EVIDENCE_ZIP_MAX_ENTRIES", 10_000, minimum=1)
+EVIDENCE_ZIP_MAX_UNCOMPRESSED_BYTES = env_int(
+    "EVIDENCE_ZIP_MAX_UNCOMPRESSED_BYTES", 100 * 1024 * 1024, minimum=1
+)
+EVIDENCE_ZIP_MAX_RATIO = env_int("EVIDENCE_ZIP_MAX_RATIO", 100, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- Security ---------------------------------------------------------------------------

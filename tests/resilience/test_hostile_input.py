@@ -4,7 +4,7 @@ Already covered elsewhere and not repeated here: formula neutralisation in CSV/X
 (exports/render/cells.py, tests/exports), traversal names, mislabelled content and oversized
 uploads (tests/evidence/test_evidence.py), redaction of secrets (tests/collection canary).
 This file adds: HTML/ANSI/CR-LF payloads in a free-text field through pages and the JSON log,
-and the upload shapes those tests do not try (polyglot, zip bomb).
+and the upload shapes those tests do not try (polyglot, zip bomb: refused before storage).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import zipfile
 
 import pytest
@@ -20,6 +21,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from audit.context import Actor
 from audit.models import AuditEvent
 from evidence import services as evidence_services
+from evidence.models import Evidence
 from portal.errors import DomainError
 
 pytestmark = pytest.mark.django_db
@@ -102,21 +104,23 @@ def test_pdf_zip_polyglot_named_zip_is_refused(owner, service):
         _upload(owner, service, "bundle.zip", b"%PDF-1.7\n%%EOF\n" + archive.getvalue())
 
 
-def test_zip_bomb_is_never_inflated_and_is_served_as_an_attachment(client, owner, service):
-    """Evidence is stored as opaque bytes: a ZIP is never decompressed by the portal, so a
-    bomb costs its compressed size; downloads are attachments with nosniff."""
+def test_zip_bomb_is_refused_and_nothing_is_stored(owner, service, tmp_path):
+    """A ZIP is inspected before it is stored (evidence/validation.check_zip, more cases in
+    tests/evidence/test_zip_archives.py): with the default limits a 50 MB bomb of zeros is
+    refused for its 1000:1 ratio, with a message the uploader can read."""
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as z:
         z.writestr("zeros.bin", b"\x00" * (50 * 1024 * 1024))
     content = archive.getvalue()
     assert len(content) < 100_000
 
-    evidence = _upload(owner, service, "bomb.zip", content)
+    with pytest.raises(DomainError) as caught:
+        _upload(owner, service, "bomb.zip", content)
 
-    assert evidence.size == len(content)
-    client.force_login(owner)
-    response = client.get(f"/evidence/{evidence.pk}/download/")
-    assert response["Content-Disposition"].startswith("attachment")
-    assert response["X-Content-Type-Options"] == "nosniff"
-    body = b"".join(response.streaming_content) if response.streaming else response.content
-    assert len(body) == len(content)
+    assert re.fullmatch(
+        r"The ZIP archive expands to 50\.0 MB \(ratio 1,0\d\d:1\); the limit is 100\.0 MB or "
+        r"100:1: refused as a possible zip bomb\.",
+        caught.value.message,
+    )
+    assert not Evidence.objects.exists()
+    assert not any(path.is_file() for path in tmp_path.rglob("*"))
