@@ -6,6 +6,7 @@ from rest_framework import serializers, viewsets
 
 from audit.models import AuditEvent
 from gate.permissions import IsAuditorOrAdmin, TokenScope
+from portal.filters import IsoDateTimeFilter
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
@@ -42,8 +43,8 @@ class AuditEventFilter(filters.FilterSet):
     service = filters.CharFilter(field_name="service_slug")
     actor = filters.CharFilter(field_name="actor_label")
     action_prefix = filters.CharFilter(field_name="action", lookup_expr="startswith")
-    after = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    before = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    after = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    before = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
     seq_after = filters.NumberFilter(field_name="seq", lookup_expr="gt")
 
     class Meta:

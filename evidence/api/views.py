@@ -17,6 +17,7 @@ from evidence.models import Evidence
 from gate.api.base import ServiceScopedMixin
 from gate.principals import visible_services
 from portal.errors import DomainError
+from portal.filters import IsoDateTimeFilter
 
 
 class EvidenceSerializer(serializers.ModelSerializer):
@@ -72,8 +73,8 @@ class EvidenceUploadSerializer(serializers.Serializer):
 
 class EvidenceFilter(filters.FilterSet):
     service = filters.CharFilter(field_name="service__slug")
-    collected_after = filters.IsoDateTimeFilter(field_name="collected_at", lookup_expr="gte")
-    collected_before = filters.IsoDateTimeFilter(field_name="collected_at", lookup_expr="lt")
+    collected_after = IsoDateTimeFilter(field_name="collected_at", lookup_expr="gte")
+    collected_before = IsoDateTimeFilter(field_name="collected_at", lookup_expr="lt")
 
     class Meta:
         model = Evidence

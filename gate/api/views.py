@@ -25,6 +25,7 @@ from gate.selectors import tokens_visible_to
 from gate.throttling import GateRateThrottle
 from portal import signing
 from portal.errors import DomainError
+from portal.filters import IsoDateTimeFilter
 
 ERRORS = {
     400: OpenApiResponse(description="Malformed request: error.details names the field."),
@@ -96,8 +97,8 @@ class GateView(APIView):
 
 class GateDecisionFilter(filters.FilterSet):
     service = filters.CharFilter(field_name="service__slug")
-    evaluated_after = filters.IsoDateTimeFilter(field_name="evaluated_at", lookup_expr="gte")
-    evaluated_before = filters.IsoDateTimeFilter(field_name="evaluated_at", lookup_expr="lt")
+    evaluated_after = IsoDateTimeFilter(field_name="evaluated_at", lookup_expr="gte")
+    evaluated_before = IsoDateTimeFilter(field_name="evaluated_at", lookup_expr="lt")
 
     class Meta:
         model = GateDecision
