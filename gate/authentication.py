@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
@@ -64,7 +64,17 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         prefix = tokens.parse(raw)
         if prefix is None:
             raise exceptions.AuthenticationFailed("Malformed API token.")
-        token = ApiToken.objects.select_related("user").filter(prefix=prefix).first()
+        # One query: the token, its user and whether it is narrowed to some services (their
+        # ids are read only if something asks: querysets narrow with a subquery).
+        token = (
+            ApiToken.objects.select_related("user")
+            .annotate(
+                bound=Exists(ApiToken.services.through.objects.filter(apitoken=OuterRef("pk")))
+            )
+            .filter(prefix=prefix)
+            .order_by()
+            .first()
+        )
         if token is None or not tokens.matches(raw, token.token_hash):
             raise exceptions.AuthenticationFailed("Invalid API token.")
         now = timezone.now()
@@ -77,7 +87,6 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if token.user is not None and not token.user.is_active:
             raise exceptions.AuthenticationFailed("The token's user is inactive.")
         self._touch(token, request, now)
-        service_ids = frozenset(token.services.values_list("pk", flat=True))
         if token.user is None:
             principal, label = ServicePrincipal(f"token:{token.prefix}"), f"token {token.prefix}"
         else:
@@ -96,8 +105,10 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         caller = Caller(
             kind="token",
             scopes=frozenset(token.scopes),
-            service_ids=service_ids if (service_ids or token.user is None) else None,
             token=token,
+            # A service token sees only its services (none if it has none); a user's token
+            # sees what its user sees, narrowed to its services if it lists any.
+            token_bound=token.bound or token.user is None,
         )
         return principal, caller
 

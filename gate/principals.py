@@ -8,24 +8,57 @@ with no roles and no team, so nothing user-scoped ever leaks to it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from services.models import Service
 from services.selectors import service_list_for
 
 
-@dataclass
 class Caller:
-    kind: str  # "token" or "ci"
-    scopes: frozenset[str]
-    # None: not narrowed beyond the user's own visibility.
-    service_ids: frozenset[int] | None
-    token: object | None = None
-    claims: dict = field(default_factory=dict)
-    # Services the identity's repository matched but whose CI pinning refused it: slug → why.
-    refused: dict[str, str] = field(default_factory=dict)
+    """The credential behind an API request: its scopes and the services it is bound to."""
+
+    def __init__(
+        self,
+        *,
+        kind: str,  # "token" or "ci"
+        scopes: frozenset[str],
+        service_ids: frozenset[int] | None = None,
+        token=None,
+        claims: dict | None = None,
+        refused: dict[str, str] | None = None,
+        token_bound: bool = False,
+    ):
+        self.kind = kind
+        self.scopes = scopes
+        self.token = token
+        self.claims = claims or {}
+        # Services the identity's repository matched but whose CI pinning refused it: slug → why.
+        self.refused = refused or {}
+        # A token bound to services (``token_bound``) reads their ids only when asked:
+        # querysets narrow with ``service_filter()``, a subquery, so most requests never do.
+        self._token_bound = token_bound
+        self._service_ids = service_ids
+
+    @property
+    def service_ids(self) -> frozenset[int] | None:
+        """The services this caller is narrowed to; None: not narrowed beyond the user's own
+        visibility."""
+        if self._token_bound and self._service_ids is None:
+            ids = self._token_services().values_list("service_id", flat=True)
+            self._service_ids = frozenset(ids)
+        return self._service_ids
+
+    def _token_services(self) -> QuerySet:
+        through = Service.api_tokens.through
+        return through.objects.filter(apitoken_id=self.token.pk).values("service_id")
+
+    def service_filter(self) -> Q | None:
+        """The condition on ``Service`` that narrows this caller (None: not narrowed)."""
+        if self._token_bound and self._service_ids is None:
+            return Q(pk__in=self._token_services())
+        if self._service_ids is None:
+            return None
+        return Q(pk__in=self._service_ids)
 
     def allows(self, scope: str) -> bool:
         return scope in self.scopes
@@ -80,10 +113,10 @@ def visible_services(request) -> QuerySet[Service]:
     """The services this request may see: the user's (``service_list_for``), narrowed to the
     services a token or CI identity is bound to."""
     caller = caller_of(request)
+    narrowing = caller.service_filter() if caller is not None else None
     if isinstance(request.user, ServicePrincipal):
-        ids = caller.service_ids if caller and caller.service_ids is not None else frozenset()
-        return Service.objects.select_related("team").filter(pk__in=ids)
+        return Service.objects.select_related("team").filter(narrowing or Q(pk__in=()))
     qs = service_list_for(request.user)
-    if caller is not None and caller.service_ids is not None:
-        qs = qs.filter(pk__in=caller.service_ids)
+    if narrowing is not None:
+        qs = qs.filter(narrowing)
     return qs

@@ -3,9 +3,24 @@ size of the catalog, the evidence or the review history) and per-user lists."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.contrib.auth import get_user_model
+from django.db.models import (
+    Aggregate,
+    Case,
+    F,
+    IntegerField,
+    JSONField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import JSONObject
+from django.utils.dateparse import parse_datetime
 
 from collection.selectors import latest_check_status
 from controls.models import Control
@@ -13,9 +28,9 @@ from evidence.choices import EvidenceKind
 from evidence.models import Evidence
 from gate import conf
 from gate.models import ApiToken, BreakGlass, GateDecision
-from reviews.choices import ReviewStatus
-from reviews.models import Review, ReviewItem
-from reviews.selectors import active_waivers
+from reviews.choices import ReviewStatus, WaiverStatus
+from reviews.models import Review, ReviewItem, Waiver
+from services.models import Service
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -28,62 +43,189 @@ def commit_prefixes(commit_sha: str) -> list[str]:
     return [commit_sha[:n] for n in range(7, len(commit_sha) + 1)]
 
 
-def governing_review(service, environment: str) -> Review | None:
-    """The review that governs deploying to ``environment``: the approved one if any (at most
-    one exists), else the newest, so a deny can say why. Always exactly one query (unlike a
-    "newest N, then look further" read, whose cost depends on the history's length)."""
+def _governing_order():
     approved_first = Case(
         When(status=ReviewStatus.APPROVED, then=Value(0)),
         default=Value(1),
         output_field=IntegerField(),
     )
+    return (approved_first, "-created_at", "-id")
+
+
+def governing_review(service, environment: str) -> Review | None:
+    """The review that governs deploying to ``environment``: the approved one if any (at most
+    one exists), else the newest, so a deny can say why. Always exactly one query (unlike a
+    "newest N, then look further" read, whose cost depends on the history's length)."""
     return (
         Review.objects.filter(service=service, environment=environment)
         .select_related("catalog_version")
-        .order_by(approved_first, "-created_at", "-id")
+        .order_by(*_governing_order())
         .first()
     )
 
 
-def _review_snapshot(review) -> dict | None:
-    if review is None:
+class JSONArrayAgg(Aggregate):
+    """The aggregated values as one JSON array (``jsonb_agg``; SQLite ``json_group_array``).
+    Unordered: callers sort what they read."""
+
+    function = "JSON_GROUP_ARRAY"
+    output_field = JSONField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, function="JSONB_AGG", **extra_context)
+
+
+def _when(value) -> str | None:
+    """A timestamp read from a JSON document (PostgreSQL writes ISO 8601 with an offset,
+    SQLite the stored naive UTC text) as ``datetime.isoformat()`` of the aware value: the
+    snapshot's format whatever the database."""
+    if value is None:
         return None
-    return {
-        "id": review.pk,
-        "status": review.status,
-        "catalog_version": review.catalog_version.version,
-        "approved_at": _iso(review.approved_at),
-        "expires_at": _iso(review.expires_at),
-        "revoked_at": _iso(review.revoked_at),
-        "revoked_reason": review.revoked_reason,
-        "approval_hash": review.approval_hash,
-    }
+    parsed = parse_datetime(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).isoformat()
 
 
-# The Control columns ``_control_snapshot`` reads (and the review path orders by).
+# The Control columns a snapshot reads (and the review path orders by).
 SNAPSHOT_CONTROL_FIELDS = ("code", "title", "check_id", "freshness_days", "position")
 
 
-def _gate_controls(service, review, ci_codes: set[str]) -> list[Control]:
-    """The mandatory controls the gate looks at: automated ones (and, when required, the ones
-    CI proves). From the review's items when there is a review (it is pinned to its catalog
-    version), else from the current catalog for the service's tier and profile. One query."""
-    wanted = Q(check_id__gt="") | Q(code__in=ci_codes)
-    if review is not None:
-        # Only the columns the snapshot reads: decoding every control's texts and JSON
-        # (requirement, rationale, guidance JSON...) was about a third of this read's time.
-        items = (
-            ReviewItem.objects.filter(review=review, mandatory=True)
-            .filter(Q(control__check_id__gt="") | Q(control__code__in=ci_codes))
-            .select_related("control")
-            .only("control", *(f"control__{name}" for name in SNAPSHOT_CONTROL_FIELDS))
+def _snapshot_head(
+    service, environment: str, commit_sha: str, at: datetime, ci_codes: set[str]
+) -> dict:
+    """The governing review, its mandatory controls the gate looks at, the active waivers and
+    the break-glass allow for the commit, in one query (correlated subqueries returning JSON),
+    instead of one round trip each: on a busy server every round trip waits to be scheduled
+    twice (the web worker, then PostgreSQL)."""
+    reviews = Review.objects.filter(service=OuterRef("pk"), environment=environment).order_by(
+        *_governing_order()
+    )
+    review = reviews.values(
+        json=JSONObject(
+            id=F("pk"),
+            status=F("status"),
+            catalog_version=F("catalog_version__version"),
+            approved_at=F("approved_at"),
+            expires_at=F("expires_at"),
+            revoked_at=F("revoked_at"),
+            revoked_reason=F("revoked_reason"),
+            approval_hash=F("approval_hash"),
         )
-        return [item.control for item in items.order_by("control__position", "control__code")]
+    )[:1]
+    # The same review, one level deeper (its items are a subquery of the service's row).
+    governing_id = Subquery(
+        Review.objects.filter(service=OuterRef(OuterRef("pk")), environment=environment)
+        .order_by(*_governing_order())
+        .values("pk")[:1]
+    )
+    items = (
+        ReviewItem.objects.filter(review_id=governing_id, mandatory=True)
+        .filter(Q(control__check_id__gt="") | Q(control__code__in=ci_codes))
+        .order_by()
+        .values("review_id")
+        .annotate(
+            rows=JSONArrayAgg(
+                JSONObject(**{name: F(f"control__{name}") for name in SNAPSHOT_CONTROL_FIELDS})
+            )
+        )
+        .values("rows")
+    )
+    waivers = (
+        Waiver.objects.filter(
+            service=OuterRef("pk"), status=WaiverStatus.APPROVED, expires_at__gt=at
+        )
+        .order_by()
+        .values("service_id")
+        .annotate(
+            rows=JSONArrayAgg(
+                JSONObject(
+                    id=F("pk"),
+                    code=F("control_code"),
+                    expires_at=F("expires_at"),
+                    commit_sha=F("commit_sha"),
+                    release=F("release"),
+                )
+            )
+        )
+        .values("rows")
+    )
+    glass = (
+        BreakGlass.objects.filter(
+            service=OuterRef("pk"),
+            environment=environment,
+            revoked_at__isnull=True,
+            expires_at__gt=at,
+            commit_sha__in=commit_prefixes(commit_sha),
+        )
+        .order_by("-expires_at", "-id")
+        .values(
+            json=JSONObject(
+                id=F("pk"),
+                commit_sha=F("commit_sha"),
+                issued_by=F(f"issued_by__{get_user_model().USERNAME_FIELD}"),
+                reason=F("reason"),
+                expires_at=F("expires_at"),
+                followup_review=F("followup_review_id"),
+            )
+        )[:1]
+    )
+    json = JSONField()
+    return (
+        Service.objects.filter(pk=service.pk)
+        .annotate(
+            gate_review=Subquery(review, output_field=json),
+            gate_items=Subquery(items, output_field=json),
+            gate_waivers=Subquery(waivers, output_field=json),
+            gate_glass=Subquery(glass, output_field=json),
+        )
+        .values("gate_review", "gate_items", "gate_waivers", "gate_glass")
+        .get()
+    )
+
+
+def _review_snapshot(row: dict | None) -> dict | None:
+    if row is None:
+        return None
+    return {
+        "id": row["id"],
+        "status": row["status"],
+        "catalog_version": row["catalog_version"],
+        "approved_at": _when(row["approved_at"]),
+        "expires_at": _when(row["expires_at"]),
+        "revoked_at": _when(row["revoked_at"]),
+        "revoked_reason": row["revoked_reason"],
+        "approval_hash": row["approval_hash"],
+    }
+
+
+def _catalog_controls(service, ci_codes: set[str]) -> list[dict]:
+    """Without a review: the current catalog's mandatory controls for the service's tier and
+    profile that the gate looks at (one query)."""
+    wanted = Q(check_id__gt="") | Q(code__in=ci_codes)
     profile = service.profile()
     controls = Control.objects.filter(wanted, catalog_version__is_current=True).order_by(
         "position", "code"
     )
-    return [c for c in controls if c.is_mandatory_for(service.tier) and c.applies_to(profile)]
+    return [
+        {name: getattr(c, name) for name in SNAPSHOT_CONTROL_FIELDS}
+        for c in controls
+        if c.is_mandatory_for(service.tier) and c.applies_to(profile)
+    ]
+
+
+def _active_waivers(rows: list[dict] | None) -> dict[str, dict]:
+    """Per control code, the waiver that lasts longest (as ``reviews.selectors.active_waivers``
+    picks it)."""
+    found: dict[str, dict] = {}
+    for row in sorted(rows or [], key=lambda r: (r["code"], _when(r["expires_at"]), r["id"])):
+        found[row["code"]] = {
+            "id": row["id"],
+            "expires_at": _when(row["expires_at"]),
+            "commit_sha": row["commit_sha"],
+            "release": row["release"],
+        }
+    return found
 
 
 def _ci_results(service, commit_sha: str) -> dict[str, dict]:
@@ -109,15 +251,15 @@ def _ci_results(service, commit_sha: str) -> dict[str, dict]:
     return found
 
 
-def _control_snapshot(control: Control, latest, ci: dict, ci_by_code: dict, commit: str) -> dict:
+def _control_snapshot(control: dict, latest, ci: dict, ci_by_code: dict, commit: str) -> dict:
     entry = {
-        "code": control.code,
-        "title": control.title,
-        "check_id": control.check_id,
-        "freshness_days": control.freshness_days,
+        "code": control["code"],
+        "title": control["title"],
+        "check_id": control["check_id"],
+        "freshness_days": control["freshness_days"],
     }
-    if control.check_id:
-        result = latest.get(control.check_id)
+    if control["check_id"]:
+        result = latest.get(control["check_id"])
         entry["source"] = "check"
         entry["result"] = (
             None
@@ -130,33 +272,21 @@ def _control_snapshot(control: Control, latest, ci: dict, ci_by_code: dict, comm
             }
         )
     else:
-        fmt = ci_by_code[control.code]
+        fmt = ci_by_code[control["code"]]
         entry.update(source="ci", ci_format=fmt, commit=commit, result=ci.get(fmt))
     return entry
 
 
-def _break_glass(service, environment: str, commit_sha: str, at: datetime) -> dict | None:
-    glass = (
-        BreakGlass.objects.filter(
-            service=service,
-            environment=environment,
-            revoked_at__isnull=True,
-            expires_at__gt=at,
-            commit_sha__in=commit_prefixes(commit_sha),
-        )
-        .select_related("issued_by")
-        .order_by("-expires_at", "-id")
-        .first()
-    )
-    if glass is None:
+def _break_glass(row: dict | None) -> dict | None:
+    if row is None:
         return None
     return {
-        "id": glass.pk,
-        "commit_sha": glass.commit_sha,
-        "issued_by": glass.issued_by.get_username(),
-        "reason": glass.reason,
-        "expires_at": _iso(glass.expires_at),
-        "followup_review": glass.followup_review_id,
+        "id": row["id"],
+        "commit_sha": row["commit_sha"],
+        "issued_by": row["issued_by"],
+        "reason": row["reason"],
+        "expires_at": _when(row["expires_at"]),
+        "followup_review": row["followup_review"],
     }
 
 
@@ -165,19 +295,23 @@ def gate_inputs(
 ) -> dict:
     """Everything the gate's rule looks at, as plain JSON (see ``gate.evaluation``).
 
-    Queries: the review (1), its mandatory automated items (1), the latest check results (3),
-    the active waivers (1), the break-glass allow (1) and, when CI evidence is required, the
+    Queries: the review, its mandatory automated controls, the active waivers and the
+    break-glass allow together (1; plus 1 for the current catalog's controls when the service
+    has no review at all), the latest check results (3) and, when CI evidence is required, the
     commit's CI uploads (1). Independent of the number of controls, results or reviews.
     """
-    review = governing_review(service, environment)
     ci_by_code = {code: fmt for fmt, code in conf.ci_controls().items()}
     ci_codes = set(ci_by_code) if conf.require_ci_evidence() else set()
-    controls = _gate_controls(service, review, ci_codes)
-    check_ids = sorted({c.check_id for c in controls if c.check_id})
+    head = _snapshot_head(service, environment, commit_sha, at, ci_codes)
+    review = head["gate_review"]
+    if review is not None:
+        controls = sorted(head["gate_items"] or [], key=lambda c: (c["position"], c["code"]))
+    else:
+        controls = _catalog_controls(service, ci_codes)
+    check_ids = sorted({c["check_id"] for c in controls if c["check_id"]})
     latest = latest_check_status(service, check_ids=check_ids)
-    needs_ci = any(not c.check_id for c in controls)
+    needs_ci = any(not c["check_id"] for c in controls)
     ci = _ci_results(service, commit_sha) if needs_ci else {}
-    waivers = active_waivers(service, at)
     return {
         "service": service.slug,
         "environment": environment,
@@ -188,16 +322,8 @@ def gate_inputs(
         "evaluated_at": at.isoformat(),
         "review": _review_snapshot(review),
         "controls": [_control_snapshot(c, latest, ci, ci_by_code, commit_sha) for c in controls],
-        "waivers": {
-            code: {
-                "id": w.pk,
-                "expires_at": _iso(w.expires_at),
-                "commit_sha": w.commit_sha,
-                "release": w.release,
-            }
-            for code, w in waivers.items()
-        },
-        "break_glass": _break_glass(service, environment, commit_sha, at),
+        "waivers": _active_waivers(head["gate_waivers"]),
+        "break_glass": _break_glass(head["gate_glass"]),
     }
 
 

@@ -66,6 +66,24 @@ def make_token(slug: str) -> str:
     return raw
 
 
+def ensure_signing_key(var: str) -> None:
+    """A throwaway Ed25519 signing key for the server (production refuses to run without)."""
+    if os.environ.get("PORTAL_SIGNING_KEY_FILE"):
+        return
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Path(var) / "signing-key.pem"
+    key.write_bytes(
+        Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    os.environ["PORTAL_SIGNING_KEY_FILE"] = str(key)
+
+
 def parse_wrk(text: str) -> dict:
     def ms(value: str) -> float:
         number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()
@@ -111,19 +129,7 @@ def main() -> None:
     var = tempfile.mkdtemp(prefix="prr-gate-load-")
     os.environ.setdefault("PORTAL_VAR_DIR", var)
     (Path(var) / "static").mkdir()
-    if not os.environ.get("PORTAL_SIGNING_KEY_FILE"):
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-        key = Path(var) / "signing-key.pem"
-        key.write_bytes(
-            Ed25519PrivateKey.generate().private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-        os.environ["PORTAL_SIGNING_KEY_FILE"] = str(key)
+    ensure_signing_key(var)
     import seed_portfolio
 
     seed_portfolio.setup_django()

@@ -249,6 +249,71 @@ def test_a_waiver_for_another_commit_does_not_count(client, ci, service, catalog
     assert ask(client, ci, commit=OTHER_COMMIT).json()["decision"] == "allow"
 
 
+def test_the_longest_lasting_waiver_of_a_control_is_the_one_recorded(
+    client, ci, service, catalog, risk, owner
+):
+    version, controls = catalog
+    approve(service, version, controls)
+    collect(service, {CHECKS["PRR-RUN-001"]: "pass", CHECKS["PRR-OBS-001"]: "fail"})
+    short = _waiver(service, risk, owner, expires_at=timezone.now() + timedelta(days=3))
+    long = _waiver(service, risk, owner, expires_at=timezone.now() + timedelta(days=20))
+
+    body = ask(client, ci).json()
+
+    recorded = GateDecision.objects.get().inputs["waivers"]
+    assert recorded == {
+        "PRR-OBS-001": {
+            "id": long.pk,
+            "expires_at": long.expires_at.isoformat(),
+            "commit_sha": "",
+            "release": "",
+        }
+    }
+    assert f"waiver #{long.pk}" in body["reasons"][0]["message"]
+    assert short.pk != long.pk
+
+
+def test_the_snapshot_records_the_review_and_break_glass_as_stored(
+    client, ci, service, catalog, admin_user
+):
+    version, controls = catalog
+    review = approve(service, version, controls)
+    collect(service, {CHECKS["PRR-RUN-001"]: "pass", CHECKS["PRR-OBS-001"]: "fail"})
+    glass = gate_services.break_glass_issue(
+        actor=Actor.for_user(admin_user),
+        service=service,
+        environment="prod",
+        commit_sha=COMMIT,
+        reason="INC-1 hotfix",
+        hours=2,
+    )
+
+    assert ask(client, ci).json()["decision"] == "allow"
+
+    inputs = GateDecision.objects.get().inputs
+    review.refresh_from_db()
+    glass.refresh_from_db()
+    assert inputs["review"] == {
+        "id": review.pk,
+        "status": "approved",
+        "catalog_version": version.version,
+        "approved_at": review.approved_at.isoformat(),
+        "expires_at": review.expires_at.isoformat(),
+        "revoked_at": None,
+        "revoked_reason": "",
+        "approval_hash": review.approval_hash,
+    }
+    assert inputs["break_glass"] == {
+        "id": glass.pk,
+        "commit_sha": COMMIT,
+        "issued_by": admin_user.get_username(),
+        "reason": "INC-1 hotfix",
+        "expires_at": glass.expires_at.isoformat(),
+        "followup_review": glass.followup_review_id,
+    }
+    assert [c["code"] for c in inputs["controls"]] == ["PRR-RUN-001", "PRR-OBS-001"]
+
+
 def test_unknown_environment_is_a_deny_with_the_registered_ones(client, ci, ready):
     response = ask(client, ci, environment="qa")
 
@@ -589,6 +654,10 @@ def test_the_gate_costs_the_same_queries_whatever_the_data_size(
         body = ask(client, ci).json()
     assert body["decision"] == "allow"
     assert len(GateDecision.objects.latest("evaluated_at").inputs["controls"]) == 102
+    # The token (1), the service (1), the review with its controls, the waivers and the
+    # break-glass allow (1), the latest check results (3); then the decision, the audit event
+    # under the chain-head lock and their savepoints (8). It was 18 before they were merged.
+    assert small_count == 14
 
 
 def test_user_token_and_session_have_a_fixed_cost_too(client_for, owner, ready, risk):

@@ -202,6 +202,28 @@ def test_a_service_token_sees_only_its_services(client, admin_user, service, oth
     assert other.status_code == 404
 
 
+def test_a_user_token_without_services_sees_what_its_user_sees(
+    client, admin_user, service, other_service
+):
+    raw = user_token(admin_user)[1]
+
+    services = client.get("/api/v1/services/", **bearer(raw)).json()["results"]
+
+    assert sorted(s["slug"] for s in services) == ["loan-engine", "payments-api"]
+
+
+def test_a_token_narrowed_to_a_service_lists_only_that_services_team(
+    client, admin_user, service, other_service
+):
+    raw = user_token(admin_user, services=[service])[1]
+
+    teams = client.get("/api/v1/teams/", **bearer(raw)).json()["results"]
+    other = client.get("/api/v1/services/loan-engine/", **bearer(raw))
+
+    assert [t["slug"] for t in teams] == ["payments"]
+    assert other.status_code == 404
+
+
 @pytest.mark.parametrize(
     ("role", "sees"), [("owner", 1), ("teammate", 0), ("admin", 2), ("auditor", 2), ("sre", 0)]
 )
