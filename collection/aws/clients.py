@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import botocore.session
 from botocore.config import Config
+from botocore.retries import standard
 from django.conf import settings
 
 from collection import conf
@@ -82,7 +83,8 @@ def _rate_limit_handler(account_id: str, region: str):
 
 def client_config() -> Config:
     return Config(
-        retries={"mode": "standard", "max_attempts": conf.max_attempts()},
+        # total_max_attempts counts the first request; botocore's max_attempts would not.
+        retries={"mode": "standard", "total_max_attempts": conf.max_attempts()},
         max_pool_connections=max(10, conf.threads_per_batch() * 2),
         connect_timeout=10,
         read_timeout=60,
@@ -125,15 +127,37 @@ def _shared_session() -> botocore.session.Session:
     return _session
 
 
+class _NoRetryQuota:
+    """Every retryable fault is retried up to ``max_attempts``. botocore's standard mode also
+    keeps a retry quota per client (500 units; a throttled retry costs 5, a 5xx retry 14, only
+    successes give some back) and stops retrying once it is spent. Our clients live as long as
+    the worker and every thread of every batch shares them, so sustained throttling (half of
+    all calls) drained it within one run of 35 functions and later throttles surfaced as
+    ``error`` results (tests/resilience/test_aws_faults.py). The rate limiter already paces
+    every Lambda attempt and ``max_attempts`` bounds each call: the quota adds nothing."""
+
+    def acquire_retry_quota(self, context) -> bool:
+        return True
+
+
+def _retry_without_quota(client) -> None:
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.unregister(f"needs-retry.{service}", unique_id=f"retry-config-{service}")
+    handler = standard.register_retry_handler(client, max_attempts=conf.max_attempts())
+    handler._retry_quota = _NoRetryQuota()  # noqa: SLF001 - no public way to size the quota
+
+
 def _make_client(service: str, region: str, **credentials):
     with _cache_lock:
-        return _shared_session().create_client(
+        made = _shared_session().create_client(
             service,
             region_name=region,
             endpoint_url=_endpoint(),
             config=client_config(),
             **credentials,
         )
+    _retry_without_quota(made)
+    return made
 
 
 def assume_role(*, role_arn: str, external_id: str, session_name: str, region: str) -> Credentials:
@@ -158,7 +182,10 @@ def assume_role(*, role_arn: str, external_id: str, session_name: str, region: s
     )
     log = getattr(_local, "log", None)
     if log is not None:
-        log.add("sts", "AssumeRole", answer["ResponseMetadata"].get("RequestId", ""), 1)
+        meta = answer["ResponseMetadata"]
+        log.add(
+            "sts", "AssumeRole", meta.get("RequestId", ""), int(meta.get("RetryAttempts", 0)) + 1
+        )
     raw = answer["Credentials"]
     creds = Credentials(
         access_key_id=raw["AccessKeyId"],
