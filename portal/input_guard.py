@@ -2,11 +2,13 @@
 
 PostgreSQL's text and jsonb types refuse the NUL character (psycopg raises DataError), and no
 driver can encode a lone UTF-16 surrogate (what a JSON ``"\\ud800"`` escape decodes to). Left to
-reach a query, either is a 500 on PostgreSQL while SQLite stores it: so the path, the query
-string and the body (JSON or form) are checked once here, and such a request gets a 400 (in the
-API's error shape under /api/). Multipart bodies (uploads) are left to the views: parsing them
-here would change how oversized or malformed uploads are refused, and file contents may hold
-any byte.
+reach a query or a response, a NUL is a 500 on PostgreSQL (SQLite stores it) and a lone
+surrogate a 500 on both: so the path, the query string and the body (JSON or form) are checked
+once here, and such a request gets a 400 (in the API's error shape under /api/).
+
+Multipart bodies (uploads) are left to the views: parsing them here would change how oversized
+or malformed uploads are refused, file contents may hold any byte, and their text fields mostly
+go through form or serializer CharFields (which refuse NUL).
 """
 
 from __future__ import annotations
@@ -61,8 +63,11 @@ def _find_unstorable(request) -> str | None:
 
 
 def _body_unstorable(request) -> bool:
+    """Only the text bodies the API and the forms parse: JSON and urlencoded forms (any other
+    content type keeps its 415 or the view's own handling)."""
     content_type = request.content_type or ""
-    if content_type.startswith("multipart/"):
+    is_form = content_type == "application/x-www-form-urlencoded"
+    if not (is_form or "json" in content_type):
         return False
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -72,11 +77,11 @@ def _body_unstorable(request) -> bool:
     if length <= 0 or (limit is not None and length > limit):
         return False  # nothing to read, or left to the view's own size handling as before
     raw = request.body
+    if is_form:
+        return _querydict_unstorable(QueryDict(raw, encoding=request.encoding))
     if b"\x00" in raw:
         return True
-    if content_type == "application/x-www-form-urlencoded":
-        return _querydict_unstorable(QueryDict(raw, encoding=request.encoding))
-    if "json" in content_type and _JSON_ESCAPE.search(raw):
+    if _JSON_ESCAPE.search(raw):
         try:
             data = json.loads(raw.decode(request.encoding or "utf-8"))
         except ValueError:

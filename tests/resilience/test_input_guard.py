@@ -144,6 +144,15 @@ def test_a_raw_nul_byte_in_a_json_body_is_refused(client_for, owner, team):
     assert not Service.objects.filter(slug="card-vault").exists()
 
 
+def test_a_body_the_api_does_not_parse_keeps_its_own_answer(client_for, owner, team):
+    response = client_for(owner).post(
+        "/api/v1/services/", b"card\x00vault", content_type="application/octet-stream"
+    )
+
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"
+
+
 def test_unusual_but_storable_text_is_stored_exactly_as_sent(client_for, owner, team):
     # An escaped backslash before "u0000" is the six characters \u0000, a surrogate *pair* is
     # one emoji, and other control characters are storable: none of them is refused.
