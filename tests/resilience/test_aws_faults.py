@@ -261,3 +261,63 @@ def test_access_denied_on_one_data_call_is_sent_once_and_only_its_checks_error(
         f"\n[{operation} denied] {snap['calls'][f'lambda:{operation}']} requests for "
         f"{FUNCTIONS} functions; {len(affected)} checks error per function: {sorted(affected)}"
     )
+
+
+# --- 1b. The same faults with real workers --------------------------------------------------
+
+# Imported by every worker process (PYTHONPATH): the same shorter botocore waits as
+# ``fast_backoff`` gives this process.
+_SITECUSTOMIZE = """
+from botocore.retries.standard import ExponentialBackoff
+
+ExponentialBackoff._DEFAULT_BACKOFF_CONFIG["throttling_base_scale"] = 0.05
+"""
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_throttling_through_a_real_worker_changes_no_result_and_adds_no_retry_layer(
+    proxy, broker, start_worker, owner, target, tmp_path
+):
+    """A worker process, four batch tasks per run, the token buckets in Redis: the Celery layer
+    adds no retry on top of botocore's. One pool process: with two, the region task and a batch
+    task sometimes fetch the same pending batch at once (half of the fault-free runs sent 50
+    extra requests, a batch of 10 fetched twice; only one copy is stored), which would blur
+    the exact count per call this test asserts."""
+    from tests.resilience.collection_helpers import wait_finished
+
+    (tmp_path / "sitecustomize.py").write_text(_SITECUSTOMIZE)
+    path = os.pathsep.join(p for p in (str(tmp_path), os.environ.get("PYTHONPATH", "")) if p)
+    worker = start_worker(concurrency=1, COLLECTION_BATCH_SIZE="10", PYTHONPATH=path)
+
+    def collect() -> CollectionRun:
+        run = collection_run_start(actor=Actor.for_user(owner), aws_target=target)
+        return wait_finished(run, timeout=90)
+
+    baseline = collect()
+    clean = proxy.snapshot()
+    plan = Flaky(**FLAKY)
+    proxy.reset(plan)
+    started = time.monotonic()
+    run = collect()
+    took = time.monotonic() - started
+    faulty = proxy.snapshot()
+
+    assert baseline.status == RunStatus.SUCCEEDED, (baseline.error_summary, worker.output())
+    assert run.status == RunStatus.SUCCEEDED, (run.error_summary, worker.output())
+    assert statuses(run) == statuses(baseline)
+    assert len(statuses(run)) == FUNCTIONS * len(REGISTRY)
+    assert not CheckResult.objects.filter(run=run, status=CheckStatus.ERROR).exists()
+    expected = Counter({i: n + plan.faults_before_answer(i) for i, n in clean["attempts"].items()})
+    assert faulty["attempts"] == expected
+    requests = sum(faulty["calls"].values())
+    faults = sum(faulty["faults"].values())
+    assert retries_recorded(run) == faults
+    fault_free = sum(clean["calls"].values())
+    cap = math.ceil(fault_free * plan.expected_attempts() * CAP_SLACK)
+    assert requests <= cap
+    print(
+        f"\n[throttling, real worker] fault-free {fault_free} requests, with faults {requests} "
+        f"(x{requests / fault_free:.2f}; cap {cap}); faults {faults}; run {took:.1f}s"
+    )
