@@ -7,14 +7,16 @@ What it builds (reused by bench/gate_load and bench/pages):
 
 * the real control catalog (controls/catalog: 123 controls, 7 frameworks), migrated schema;
 * ``--services`` services in teams of 20, each with an AWS target, an approved production
-  review with one item per control, and a finished collection run whose results pass every
-  automated check (so the gate allows), and 5 audit events;
+  review with one item per control, ``--runs-per-target`` finished collection runs (default
+  7, one a day: the newest passes every automated check, so the gate allows; each older one
+  failed one check), and 5 audit events;
+* a signed audit checkpoint of the chain head, as Celery beat writes every 15 minutes;
 * ``--evidence`` evidence rows spread evenly over the services;
 * users: one owner per team, ``bench-sre``, ``bench-security``, ``bench-risk``,
   ``bench-auditor`` and ``bench-admin``.
 
-Idempotent: a database that already holds the services is left as it is (``--fresh`` to wipe
-the portfolio tables first). Prints the time each step took.
+Idempotent: a database that already holds the services, evidence and runs is left as it is
+(``--fresh`` to wipe the portfolio tables first). Prints the time each step took.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# Finished collection runs per AWS target: a week of the default daily collection.
+RUNS_PER_TARGET = 7
 
 
 def setup_django() -> None:
@@ -139,7 +143,27 @@ def users_and_teams(teams: int):
     return team_objs
 
 
-def seed(services: int, evidence: int, *, fresh: bool = False) -> dict:
+def checkpoint() -> None:
+    """Sign the chain head as Celery beat does every 15 minutes in production, so the audit
+    log page verifies what came after it, not the whole seeded chain. Checkpoints live in
+    VAR_DIR (bench/pages gives each database its own)."""
+    from audit.models import AuditChainHead
+    from audit.services import AuditChainBroken, audit_checkpoint_latest, audit_checkpoint_write
+
+    head = AuditChainHead.objects.filter(id=1).values_list("seq", flat=True).first() or 0
+    latest = audit_checkpoint_latest()
+    if latest is not None and latest.seq == head:
+        return
+    with Step(f"signed audit checkpoint at #{head}"):
+        try:
+            audit_checkpoint_write()
+        except AuditChainBroken as exc:  # e.g. a checkpoint of another database in VAR_DIR
+            print(f"  warning: no checkpoint written: {exc}", flush=True)
+
+
+def seed(
+    services: int, evidence: int, *, fresh: bool = False, runs_per_target: int = RUNS_PER_TARGET
+) -> dict:
     """Build the portfolio (see the module docstring); returns what exists."""
     from django.core.management import call_command
     from django.db import transaction
@@ -160,8 +184,13 @@ def seed(services: int, evidence: int, *, fresh: bool = False) -> dict:
         with Step("wipe"):
             wipe()
     existing = Service.objects.count()
-    if existing >= services and Evidence.objects.count() >= evidence:
+    if (
+        existing >= services
+        and Evidence.objects.count() >= evidence
+        and CollectionRun.objects.count() >= services * runs_per_target
+    ):
         print(f"  portfolio already seeded: {existing} services")
+        checkpoint()
         return {"services": existing}
     if existing:
         with Step("wipe (partial portfolio)"):
@@ -246,10 +275,17 @@ def seed(services: int, evidence: int, *, fresh: bool = False) -> dict:
             ],
         )
     with (
-        Step(f"{services} collection runs, {services * len(CHECK_IDS)} passing results"),
+        Step(
+            f"{services * runs_per_target} collection runs, "
+            f"{services * runs_per_target * len(CHECK_IDS)} results"
+        ),
         transaction.atomic(),
     ):
         targets = {t.service_id: t for t in AwsTarget.objects.filter(service__in=made)}
+        # One run a day (the default collection interval), oldest first; the newest passes
+        # every check (so the gate allows), each older one failed one check since fixed.
+        ages = range(runs_per_target - 1, -1, -1)
+        check_ids = sorted(CHECK_IDS)
         runs = CollectionRun.objects.bulk_create(
             [
                 CollectionRun(
@@ -265,13 +301,18 @@ def seed(services: int, evidence: int, *, fresh: bool = False) -> dict:
                     functions_evaluated=1,
                     results_count=len(CHECK_IDS),
                     regions_done=1,
-                    started_at=now,
-                    finished_at=now,
+                    started_at=now - timedelta(days=age, minutes=5),
+                    finished_at=now - timedelta(days=age),
                 )
                 for s in made
+                for age in ages
             ],
             batch_size=1000,
         )
+        failed_of = {
+            run.pk: check_ids[(run.pk + age) % len(check_ids)] if age else None
+            for run, age in zip(runs, (age for _ in made for age in ages), strict=True)
+        }
         copy_rows(
             CheckResult,
             (
@@ -279,9 +320,9 @@ def seed(services: int, evidence: int, *, fresh: bool = False) -> dict:
                     run.pk,
                     check_id,
                     f"arn:aws:lambda:eu-west-1:{run.account_id}:function:{run.service_id}",
-                    "pass",
+                    "fail" if check_id == failed_of[run.pk] else "pass",
                     "ok",
-                    now,
+                    run.finished_at,
                 )
                 for run in runs
                 for check_id in CHECK_IDS
@@ -337,6 +378,7 @@ def seed(services: int, evidence: int, *, fresh: bool = False) -> dict:
                 "review.approve",
             ):
                 audit_record(actor=actor, action=action, obj=s, service_slug=s.slug)
+    checkpoint()
     with Step("ANALYZE"):
         from django.db import connection
 
@@ -350,11 +392,17 @@ def main() -> None:
     parser.add_argument("--services", type=int, default=2000)
     parser.add_argument("--evidence", type=int, default=1_000_000)
     parser.add_argument("--fresh", action="store_true", help="wipe the portfolio first")
+    parser.add_argument(
+        "--runs-per-target",
+        type=int,
+        default=RUNS_PER_TARGET,
+        help=f"finished collection runs per AWS target, one a day (default {RUNS_PER_TARGET})",
+    )
     args = parser.parse_args()
     setup_django()
     started = time.monotonic()
     print(f"seeding {args.services} services, {args.evidence} evidence rows")
-    seed(args.services, args.evidence, fresh=args.fresh)
+    seed(args.services, args.evidence, fresh=args.fresh, runs_per_target=args.runs_per_target)
     print(f"done in {time.monotonic() - started:.1f}s")
 
 

@@ -288,7 +288,7 @@ def auditor_home(user, *, now: datetime | None = None) -> dict:
     governing = readiness.governing_review_ids(rows, now)
     catalog = portfolio.current_catalog_or_none()
     fws = portfolio.frameworks(catalog)
-    cells = portfolio.framework_cells(governing.values())
+    tallies = portfolio.control_tallies(governing.values())
     statuses = Counter(readiness.effective_status(r, now) for r in rows)
     expiring = [
         r
@@ -297,7 +297,7 @@ def auditor_home(user, *, now: datetime | None = None) -> dict:
         and r["expires_at"] - now <= timedelta(days=APPROVAL_WARNING_DAYS)
     ]
     return {
-        "framework_totals": portfolio.framework_totals(governing, fws, cells),
+        "framework_totals": portfolio.compliance_by_framework(tallies, fws),
         "services_with_reviews": len(governing),
         "status_counts": [(label, statuses.get(value, 0)) for value, label in ReviewStatus.choices],
         "expiring_count": len(expiring),

@@ -2,15 +2,21 @@
 (services × frameworks), the approval trend and the controls failing most often.
 
 A fixed number of queries whatever the number of services: every read is one aggregate or
-one ``values()`` list; grouping happens in Python over those rows.
+one ``values()`` list; grouping happens in Python over those rows. The portfolio-wide
+``summary`` still reads a row per service and per review and aggregates every governing
+checklist (about 0.1 s at 2,000 services), so the page caches it for a few minutes
+(``summary_cached``) and says how old it is; the heatmap is computed for one page of
+services at a time.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
@@ -18,7 +24,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from collection.choices import FINISHED_RUN_STATUSES, CheckStatus
 from collection.models import CheckResult, CollectionRun
-from controls.models import CatalogVersion, Control, Framework
+from controls.models import CatalogVersion, Control, ControlMapping, Framework
 from dashboards import readiness
 from reviews.choices import ItemOutcome, ReviewStatus
 from reviews.models import Review, ReviewItem
@@ -28,6 +34,8 @@ from services.models import AwsTarget
 # business; the dashboard shows what the checklist says).
 MET_OUTCOMES = (ItemOutcome.PASS, ItemOutcome.WAIVED, ItemOutcome.NOT_APPLICABLE)
 TREND_WEEKS = 12
+# How long the portfolio summary is reused (the page shows when it was computed).
+SUMMARY_CACHE_SECONDS = 300
 
 
 @dataclass
@@ -73,20 +81,39 @@ def frameworks(catalog) -> list[Framework]:
 
 
 def framework_cells(review_ids) -> dict[int, dict[str, Cell]]:
-    """Per review, per framework code: items mapped to it and how many are met (one query)."""
-    rows = (
-        ReviewItem.objects.filter(review_id__in=list(review_ids))
-        .exclude(control__mappings__isnull=True)
-        .values("review_id", "control__mappings__requirement__framework__code")
-        .annotate(
-            total=Count("id", distinct=True),
-            met=Count("id", filter=Q(outcome__in=MET_OUTCOMES), distinct=True),
-        )
-    )
+    """Per review, per framework code: items mapped to it and how many are met (two queries:
+    the framework codes each control of the reviews' catalogs maps to, and the reviews' item
+    outcomes; meant for a page of reviews). An item counts once per framework even when its
+    control maps to several of the framework's requirements."""
+    review_ids = list(review_ids)
+    if not review_ids:
+        return {}
+    mapped: dict[int, set[str]] = defaultdict(set)
+    catalogs = Review.objects.filter(pk__in=review_ids).values("catalog_version")
+    for control_id, code in (
+        ControlMapping.objects.filter(control__catalog_version__in=catalogs)
+        .values_list("control_id", "requirement__framework__code")
+        .order_by()
+        .distinct()
+    ):
+        mapped[control_id].add(code)
+    codes_of = {control_id: tuple(codes) for control_id, codes in mapped.items()}
+    # Count items per (review, set of framework codes, met) first: a control maps to about
+    # five frameworks, and many controls share the same set.
+    tally: Counter = Counter()
+    items = ReviewItem.objects.filter(review_id__in=review_ids).order_by()
+    for review_id, control_id, outcome in items.values_list("review_id", "control_id", "outcome"):
+        codes = codes_of.get(control_id)
+        if codes:
+            tally[review_id, codes, outcome in MET_OUTCOMES] += 1
     out: dict[int, dict[str, Cell]] = defaultdict(dict)
-    for row in rows:
-        code = row["control__mappings__requirement__framework__code"]
-        out[row["review_id"]][code] = Cell(met=row["met"], total=row["total"])
+    for (review_id, codes, met), n in tally.items():
+        cells = out[review_id]
+        for code in codes:
+            cell = cells.setdefault(code, Cell())
+            cell.total += n
+            if met:
+                cell.met += n
     return out
 
 
@@ -106,17 +133,62 @@ def heatmap(services, governing: dict[int, int], fws, cells, by_service) -> list
     return rows
 
 
-def framework_totals(governing: dict[int, int], fws, cells) -> list[tuple[Framework, Cell]]:
-    """Portfolio compliance per framework: met / mapped items over every governing review."""
+@dataclass
+class ControlTally:
+    """Items of one control over a set of reviews: how many, how many met, how many failed."""
+
+    code: str
+    frameworks: frozenset[str]
+    total: int = 0
+    met: int = 0
+    failed: int = 0
+
+
+def control_tallies(review_ids) -> list[ControlTally]:
+    """Checklist items of ``review_ids`` counted per control (one aggregate over the items,
+    grouped by control: a hundred rows whatever the number of reviews) and the framework
+    codes each control maps to (one query over the catalog's mappings)."""
+    counts = list(
+        ReviewItem.objects.filter(review_id__in=list(review_ids))
+        .values("control_id")
+        .annotate(
+            total=Count("id"),
+            met=Count("id", filter=Q(outcome__in=MET_OUTCOMES)),
+            failed=Count("id", filter=Q(outcome=ItemOutcome.FAIL)),
+        )
+        .order_by()
+    )
+    mapped: dict[int, set[str]] = defaultdict(set)
+    codes: dict[int, str] = {}
+    for control_id, code, fw_code in Control.objects.filter(
+        pk__in=[row["control_id"] for row in counts]
+    ).values_list("pk", "code", "mappings__requirement__framework__code"):
+        codes[control_id] = code
+        if fw_code:
+            mapped[control_id].add(fw_code)
+    return [
+        ControlTally(
+            code=codes[row["control_id"]],
+            frameworks=frozenset(mapped[row["control_id"]]),
+            total=row["total"],
+            met=row["met"],
+            failed=row["failed"],
+        )
+        for row in counts
+    ]
+
+
+def compliance_by_framework(tallies: list[ControlTally], fws) -> list[tuple[Framework, Cell]]:
+    """Portfolio compliance per framework: met / mapped items over the tallied reviews (an
+    item counts once per framework even when its control maps to several requirements)."""
     out = []
     for fw in fws:
-        total = Cell()
-        for review_id in governing.values():
-            cell = cells.get(review_id, {}).get(fw.code)
-            if cell:
-                total.met += cell.met
-                total.total += cell.total
-        out.append((fw, total))
+        cell = Cell()
+        for tally in tallies:
+            if fw.code in tally.frameworks:
+                cell.met += tally.met
+                cell.total += tally.total
+        out.append((fw, cell))
     return out
 
 
@@ -174,9 +246,10 @@ def trend(services_qs, sees_all: bool, now: datetime, weeks: int = TREND_WEEKS) 
     return out
 
 
-def top_failing_controls(services_qs, catalog, governing, limit: int = 10) -> list[dict]:
+def top_failing_controls(services_qs, catalog, tallies, limit: int = 10) -> list[dict]:
     """Controls failing in the most services: automated results of each target's latest
-    finished run, and checklist items marked fail in governing reviews (three queries)."""
+    finished run (one query), and checklist items marked fail in governing reviews (from the
+    tallies: one governing review per service, one item per control)."""
     newest = (
         CollectionRun.objects.filter(aws_target=OuterRef("pk"), status__in=FINISHED_RUN_STATUSES)
         .order_by("-finished_at", "-pk")
@@ -191,12 +264,9 @@ def top_failing_controls(services_qs, catalog, governing, limit: int = 10) -> li
         .annotate(n=Count("run__service_id", distinct=True))
         .values_list("check_id", "n")
     )
-    manual = dict(
-        ReviewItem.objects.filter(review_id__in=list(governing.values()), outcome=ItemOutcome.FAIL)
-        .values("control__code")
-        .annotate(n=Count("review__service_id", distinct=True))
-        .values_list("control__code", "n")
-    )
+    manual: Counter = Counter()
+    for tally in tallies:
+        manual[tally.code] += tally.failed
     controls = {}
     if catalog is not None:
         controls = {
@@ -211,7 +281,8 @@ def top_failing_controls(services_qs, catalog, governing, limit: int = 10) -> li
         code = by_check.get(check_id, check_id)
         counts.setdefault(code, {"automated": 0, "checklist": 0})["automated"] = n
     for code, n in manual.items():
-        counts.setdefault(code, {"automated": 0, "checklist": 0})["checklist"] = n
+        if n:
+            counts.setdefault(code, {"automated": 0, "checklist": 0})["checklist"] = n
     rows = [
         {
             "code": code,
@@ -227,26 +298,80 @@ def top_failing_controls(services_qs, catalog, governing, limit: int = 10) -> li
     return rows[:limit]
 
 
-def portfolio(user, services_qs, *, now: datetime | None = None) -> dict:
-    """Everything the portfolio dashboard shows, for the services in ``services_qs``."""
+@dataclass(frozen=True)
+class ServiceRow:
+    """What the portfolio numbers need of a service (no model instance: 2,000 of these are
+    cheap to build and to cache)."""
+
+    pk: int
+    team: str
+    tier: int
+    environments: list
+
+
+def worst_first(rows: list[dict], limit: int) -> list[dict]:
+    """The ``limit`` groups with the most services not approved in every environment."""
+    if len(rows) <= limit:
+        return rows
+    ready = readiness.READY
+    return sorted(rows, key=lambda r: (-(r["total"] - dict(r["counts"])[ready]), r["label"]))[
+        :limit
+    ]
+
+
+def summary(user, services_qs, *, now: datetime | None = None) -> dict:
+    """The portfolio-wide numbers of the dashboard for the services in ``services_qs``:
+    readiness by team and tier, compliance by framework, the approval trend and the controls
+    failing most often. A fixed number of queries (two plain lists of services and reviews,
+    aggregates for the rest); plain data, so it can be cached."""
     now = now or timezone.now()
-    services = list(services_qs.select_related("team").order_by("team__name", "name"))
+    services = [
+        ServiceRow(*row)
+        for row in services_qs.order_by().values_list("pk", "team__name", "tier", "environments")
+    ]
     rows = readiness.review_rows(services_qs)
     by_service = readiness.env_statuses(services, rows, now)
     governing = readiness.governing_review_ids(rows, now)
     catalog = current_catalog_or_none()
-    fws = frameworks(catalog)
-    cells = framework_cells(governing.values())
+    tallies = control_tallies(governing.values())
+    by_team = readiness_counts(by_service, lambda s: s.team)
     return {
-        "now": now,
-        "services": services,
-        "readiness": by_service,
-        "by_team": readiness_counts(by_service, lambda s: s.team.name),
+        "computed_at": now,
+        "service_count": len(services),
+        "ready_count": sum(1 for r in by_service.values() if r.bucket == readiness.READY),
+        "team_count": len(by_team),
+        "by_team": by_team,
         "by_tier": readiness_counts(by_service, lambda s: f"Tier {s.tier}"),
-        "frameworks": fws,
-        "heatmap": heatmap(services, governing, fws, cells, by_service),
-        "framework_totals": framework_totals(governing, fws, cells),
+        "framework_totals": compliance_by_framework(tallies, frameworks(catalog)),
         "trend": trend(services_qs, user.sees_all_services, now),
-        "failing": top_failing_controls(services_qs, catalog, governing),
-        "bucket_labels": readiness.READINESS_LABELS,
+        "failing": top_failing_controls(services_qs, catalog, tallies),
     }
+
+
+def heatmap_rows(services, fws, *, now: datetime | None = None) -> list[HeatRow]:
+    """Heatmap rows for one page of services (two queries: their reviews and the framework
+    cells of their governing reviews)."""
+    now = now or timezone.now()
+    services = list(services)
+    rows = readiness.review_rows([s.pk for s in services])
+    by_service = readiness.env_statuses(services, rows, now)
+    governing = readiness.governing_review_ids(rows, now)
+    cells = framework_cells(governing.values())
+    return heatmap(services, governing, fws, cells, by_service)
+
+
+def summary_scope(user, *, team: str = "", tier: str = "") -> str:
+    """What the summary depends on besides the data: the services the user may see (all, or
+    their teams) and the filters."""
+    who = "all" if user.sees_all_services else ",".join(str(t) for t in sorted(user.team_ids))
+    return f"{who}|team={team}|tier={tier}"
+
+
+def summary_cached(user, services_qs, *, scope: str) -> dict:
+    """``summary`` reused for ``SUMMARY_CACHE_SECONDS`` by every user with the same scope."""
+    key = "dashboards:summary:v1:" + hashlib.sha256(scope.encode()).hexdigest()
+    data = cache.get(key)
+    if data is None:
+        data = summary(user, services_qs)
+        cache.set(key, data, SUMMARY_CACHE_SECONDS)
+    return data

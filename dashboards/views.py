@@ -14,6 +14,8 @@ from services.choices import Tier
 from services.selectors import service_list_for
 
 HEATMAP_PAGE = 25
+# The team chart and table show this many teams, worst first (?teams=all shows them all).
+TEAM_CHART_LIMIT = 15
 
 
 def _filters(request):
@@ -32,9 +34,21 @@ def _filters(request):
 @login_required
 def portfolio_dashboard(request):
     services_qs, team, tier = _filters(request)
-    data = portfolio.portfolio(request.user, services_qs)
+    data = portfolio.summary_cached(
+        request.user, services_qs, scope=portfolio.summary_scope(request.user, team=team, tier=tier)
+    )
     labels = readiness.READINESS_LABELS
-    page = Paginator(data["heatmap"], HEATMAP_PAGE).get_page(request.GET.get("page"))
+    fws = portfolio.frameworks(portfolio.current_catalog_or_none())
+    page = Paginator(services_qs.order_by("team__name", "name", "pk"), HEATMAP_PAGE).get_page(
+        request.GET.get("page")
+    )
+    page.object_list = portfolio.heatmap_rows(page.object_list, fws)
+    chart_teams = data["by_team"]
+    if request.GET.get("teams") != "all":
+        chart_teams = portfolio.worst_first(chart_teams, TEAM_CHART_LIMIT)
+    all_teams = request.GET.copy()
+    all_teams.pop("page", None)
+    all_teams["teams"] = "all"
     context = {
         **data,
         "team": team,
@@ -44,8 +58,12 @@ def portfolio_dashboard(request):
         .order_by("name")
         .values("slug", "name"),
         "tiers": Tier.choices,
+        "frameworks": fws,
         "page": page,
-        "team_chart": charts.stacked_bars(data["by_team"], labels),
+        "cache_minutes": portfolio.SUMMARY_CACHE_SECONDS // 60,
+        "chart_teams": chart_teams,
+        "all_teams_query": all_teams.urlencode(),
+        "team_chart": charts.stacked_bars(chart_teams, labels),
         "tier_chart": charts.stacked_bars(data["by_tier"], labels),
         "framework_chart": charts.simple_bars(
             [(fw.code, cell.percent or 0) for fw, cell in data["framework_totals"]],
@@ -60,7 +78,6 @@ def portfolio_dashboard(request):
         "failing_chart": charts.simple_bars(
             [(r["code"], r["services"]) for r in data["failing"]], key="failing"
         ),
-        "ready_count": sum(1 for r in data["readiness"].values() if r.bucket == readiness.READY),
     }
     return render(request, "dashboards/portfolio.html", context)
 

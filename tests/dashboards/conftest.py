@@ -76,3 +76,13 @@ def owner_of_all(db):
 
 def days_ago(n):
     return timezone.now() - timedelta(days=n)
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """The dashboard caches its portfolio summary: no test sees another test's numbers."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

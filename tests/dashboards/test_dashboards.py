@@ -3,12 +3,13 @@
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboards import portfolio
+from dashboards import portfolio, readiness, views
 from services.selectors import service_list_for
 from tests.dashboards.conftest import build_portfolio
 from tests.factories import (
@@ -16,6 +17,7 @@ from tests.factories import (
     ReviewFactory,
     ReviewItemFactory,
     ServiceFactory,
+    TeamFactory,
     WaiverFactory,
 )
 
@@ -41,14 +43,72 @@ def test_dashboards_load_in_the_same_number_of_queries_at_5_and_50_services(
     client = client_for(user)
     url = reverse(url_name)
     build_portfolio(catalog, 5)
+    cache.clear()
     small, response = count_queries(client, url)
-    assert response.context["service_count" if url_name == "home" else "services"]
+    assert response.context["service_count"]
     build_portfolio(catalog, 45, start=5)
+    cache.clear()
     with django_assert_max_num_queries(small):
         large, response = count_queries(client, url)
     assert large == small
     if url_name == "dashboards:portfolio":
-        assert len(response.context["services"]) == 50
+        assert response.context["service_count"] == 50
+
+
+def test_dashboard_reuses_its_summary_and_works_on_one_page_of_services(
+    catalog, auditor, client_for, monkeypatch
+):
+    """Once the summary is cached, a page load reads reviews for the 25 heatmap rows only:
+    going back to per-service work over the whole portfolio would fail here."""
+    build_portfolio(catalog, 50)
+    client = client_for(auditor)
+    url = reverse("dashboards:portfolio")
+    cold, _ = count_queries(client, url)
+    seen = []
+    real = readiness.env_statuses
+    monkeypatch.setattr(
+        readiness,
+        "env_statuses",
+        lambda services, *a: seen.append(len(services)) or real(services, *a),
+    )
+    warm, response = count_queries(client, url)
+    assert warm < cold
+    assert seen == [25]
+    rows = list(response.context["page"])
+    assert [r.service.slug for r in rows][:2] == ["svc-0", "svc-12"]  # Team 0 first, by name
+    assert len(rows) == 25 and rows[0].cells[1].percent == 67
+    body = response.content.decode()
+    assert "Page 1 of 2 (50 in all)" in body
+    assert "Figures as of" in body and "recalculated every 5 minutes" in body
+    second = client.get(url, {"page": 2}).context["page"]
+    assert len(list(second)) == 25
+
+
+def test_team_chart_shows_the_worst_teams_first_and_links_to_every_team(
+    catalog, auditor, client_for, monkeypatch
+):
+    monkeypatch.setattr(views, "TEAM_CHART_LIMIT", 2)
+    build_portfolio(catalog, 6)  # teams 0, 1, 2: two services each, approved in some envs
+    ready = ServiceFactory(team=TeamFactory(slug="team-ok", name="A ready team"), slug="ok")
+    ready.environments = ["prod"]
+    ready.save()
+    ReviewFactory(service=ready, environment="prod", catalog_version=catalog)
+    client = client_for(auditor)
+    response = client.get(reverse("dashboards:portfolio"), {"tier": "", "page": "1"})
+    assert [r.label for r in response.context["team_chart"].rows] == ["Team 0", "Team 1"]
+    body = response.content.decode()
+    assert "The 2 of 4 teams with the most services not yet approved" in body
+    assert '<th scope="row">Team 1</th>' in body and '<th scope="row">Team 2</th>' not in body
+    assert '<a href="?tier=&amp;teams=all#by-team-h">Show all 4 teams</a>' in body
+    response = client.get(reverse("dashboards:portfolio"), {"teams": "all"})
+    assert [r.label for r in response.context["team_chart"].rows] == [
+        "A ready team",
+        "Team 0",
+        "Team 1",
+        "Team 2",
+    ]
+    assert '<th scope="row">Team 2</th>' in response.content.decode()
+    assert "Show all" not in response.content.decode()
 
 
 def test_reviewer_home_queries_do_not_grow_with_the_queue(catalog, sre, client_for):
@@ -84,7 +144,7 @@ def test_portfolio_shows_readiness_heatmap_trend_and_failing_controls(catalog, a
     # PCI maps two passing items (100%); SOC 2 maps three, one failing (67%).
     cells = {fw.code: cell.percent for fw, cell in data["framework_totals"]}
     assert cells == {"PCI": 100, "SOC2": 67}
-    assert data["heatmap"][0].cells[1].percent == 67
+    assert list(data["page"])[0].cells[1].percent == 67
     assert data["failing"][0]["code"] == "PRR-OBS-001"
     assert data["failing"][0]["checklist"] == 4
     assert "<svg" in body and "Readiness by team" in body
@@ -95,15 +155,18 @@ def test_portfolio_shows_readiness_heatmap_trend_and_failing_controls(catalog, a
 def test_portfolio_filters_by_team_and_tier(catalog, auditor, client_for):
     build_portfolio(catalog, 6)
     response = client_for(auditor).get(reverse("dashboards:portfolio"), {"tier": "1"})
-    assert [s.slug for s in response.context["services"]] == ["svc-0", "svc-4"]
+    assert [r.service.slug for r in response.context["page"]] == ["svc-0", "svc-4"]
+    assert [r["label"] for r in response.context["by_tier"]] == ["Tier 1"]
     response = client_for(auditor).get(reverse("dashboards:portfolio"), {"team": "team-1"})
-    assert {s.slug for s in response.context["services"]} == {"svc-1", "svc-4"}
+    assert {r.service.slug for r in response.context["page"]} == {"svc-1", "svc-4"}
+    assert response.context["service_count"] == 2
 
 
 def test_owner_dashboard_covers_only_their_services(catalog, owner, client_for, service):
     build_portfolio(catalog, 3)
     response = client_for(owner).get(reverse("dashboards:portfolio"))
-    assert [s.slug for s in response.context["services"]] == ["payments-api"]
+    assert [r.service.slug for r in response.context["page"]] == ["payments-api"]
+    assert response.context["service_count"] == 1
 
 
 def test_trend_counts_approvals_and_expiries_per_week(catalog, service, auditor):
