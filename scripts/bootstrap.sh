@@ -10,6 +10,9 @@ fi
 if [ ! -f "$stamp" ]; then
   echo "Installing Python dependencies into .venv ..."
   .venv/bin/python -m pip install --quiet --upgrade pip
+  # The setuptools that `python -m venv` seeds can be old and carry known advisories
+  # (pip-audit flags them); nothing here needs the old one.
+  .venv/bin/python -m pip install --quiet --upgrade 'setuptools>=78.1.1'
   .venv/bin/python -m pip install --quiet -e '.[dev]'
   rm -f .venv/.installed-*
   touch "$stamp"
