@@ -68,6 +68,9 @@ class AuditEvent(models.Model):
             models.Index(fields=["service_slug", "-seq"], name="audit_service_seq_idx"),
             # "What did alice do, newest first" (audit log filter by actor).
             models.Index(fields=["actor_label", "-seq"], name="audit_actor_seq_idx"),
+            # "Refusals (or failures), newest first" (audit log filter by outcome): without it
+            # the page walks the whole table backwards when the outcome is rare.
+            models.Index(fields=["outcome", "-seq"], name="audit_outcome_seq_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(seq__gte=1), name="auditevent_seq_positive"),

@@ -149,3 +149,30 @@ def test_selectors_for_object_and_service(owner, service):
     audit_record(actor=Actor.for_user(owner), action="other", service_slug=service.slug)
     assert [e.action for e in events_for_object(service)] == ["service.touch"]
     assert [e.action for e in events_for_service(service.slug)] == ["other"]
+
+
+def test_log_page_work_does_not_grow_with_the_trail(client_for, auditor):
+    """Keyset pages and a status verified from the last checkpoint on: the same queries and
+    the same handful of events checked with 10 or 300 events in the trail."""
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(auditor)
+
+    def load():
+        audit_checkpoint_write()  # Celery beat signs the head every 15 minutes
+        audit_record(actor=Actor.system("late"), action="late.event")
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("audit:list"))
+        return len(queries), response
+
+    for i in range(10):
+        audit_record(actor=Actor.system("bulk"), action=f"bulk.{i}")
+    small, response = load()
+    assert response.context["status"].result.checked == 2
+    for i in range(290):
+        audit_record(actor=Actor.system("bulk"), action=f"bulk.{i}")
+    large, response = load()
+    assert large == small
+    assert response.context["status"].result.checked == 2
+    assert len(response.context["events"]) == PAGE_SIZE
+    assert "older" in response.context and response.context["older"] is not None
