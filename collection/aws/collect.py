@@ -51,6 +51,22 @@ def _pages(client, operation: str, key: str, page_size: int | None = None, **kwa
     return list(getattr(client, operation)(**kwargs).get(key, []))
 
 
+def _marker_pages(client, operation: str, key: str, **kwargs) -> list:
+    """A per-function Lambda listing (Marker / NextMarker, at most 50 items a page), paged
+    by hand: these answers are nearly always one page, and a botocore paginator costs more
+    CPU per call than the call itself saves (it runs once per function, thousands of times)."""
+    call = getattr(client, operation)
+    out: list = []
+    request = {**kwargs, "MaxItems": 50}
+    while True:
+        page = call(**request)
+        out.extend(page.get(key, []))
+        marker = page.get("NextMarker")
+        if not marker or marker == request.get("Marker"):
+            return out
+        request["Marker"] = marker
+
+
 # --- Lambda (bulk) ---------------------------------------------------------------------------
 
 
@@ -461,7 +477,7 @@ def function_details(ctx: RegionContext, name: str, *, reuse: dict | None = None
         ctx,
         unavailable,
         "aliases",
-        lambda **kw: _pages(lam, "list_aliases", "Aliases", 50, **kw),
+        lambda **kw: _marker_pages(lam, "list_aliases", "Aliases", **kw),
         missing=[],
         FunctionName=name,
     )
@@ -471,12 +487,8 @@ def function_details(ctx: RegionContext, name: str, *, reuse: dict | None = None
             ctx,
             unavailable,
             "provisioned_concurrency",
-            lambda **kw: _pages(
-                lam,
-                "list_provisioned_concurrency_configs",
-                "ProvisionedConcurrencyConfigs",
-                50,
-                **kw,
+            lambda **kw: _marker_pages(
+                lam, "list_provisioned_concurrency_configs", "ProvisionedConcurrencyConfigs", **kw
             ),
             missing=[],
             FunctionName=name,

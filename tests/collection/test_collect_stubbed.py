@@ -259,3 +259,36 @@ def test_secret_verdict_names_the_kind_never_the_value(name, value, flagged):
     verdict = secret_verdict(name, value)
     assert bool(verdict) is flagged
     assert value not in verdict
+
+
+def test_per_function_aliases_follow_next_marker_across_pages(ctx):
+    s = stub(ctx, "lambda")
+    s.add_response("get_function", {"Tags": {}}, {"FunctionName": "payments-api"})
+    s.add_response(
+        "list_aliases",
+        {
+            "Aliases": [{"Name": "blue", "FunctionVersion": "3", "AliasArn": FN_ARN + ":blue"}],
+            "NextMarker": "page-2",
+        },
+        {"FunctionName": "payments-api", "MaxItems": 50},
+    )
+    s.add_response(
+        "list_aliases",
+        {"Aliases": [{"Name": "live", "FunctionVersion": "4", "AliasArn": FN_ARN + ":live"}]},
+        {"FunctionName": "payments-api", "MaxItems": 50, "Marker": "page-2"},
+    )
+    s.add_response(
+        "list_provisioned_concurrency_configs",
+        {"ProvisionedConcurrencyConfigs": []},
+        {"FunctionName": "payments-api", "MaxItems": 50},
+    )
+    s.add_response(
+        "get_function_event_invoke_config",
+        {"MaximumRetryAttempts": 0},
+        {"FunctionName": "payments-api"},
+    )
+    s.add_response("get_policy", {"Policy": "{}"}, {"FunctionName": "payments-api"})
+    details = collect.function_details(ctx, "payments-api")
+    s.assert_no_pending_responses()
+    assert [a["name"] for a in details["aliases"]] == ["blue", "live"]
+    assert details["unavailable"] == {}
