@@ -3,9 +3,11 @@ size of the catalog, the evidence or the review history) and per-user lists."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import (
     Aggregate,
     Case,
@@ -91,9 +93,9 @@ def _when(value) -> str | None:
 SNAPSHOT_CONTROL_FIELDS = ("code", "title", "check_id", "freshness_days", "position")
 
 
-def _snapshot_head(
-    service, environment: str, commit_sha: str, at: datetime, ci_codes: set[str]
-) -> dict:
+def _snapshot_head_query(
+    service_pk: int, environment: str, prefixes: list[str], at: datetime, ci_codes: set[str]
+) -> QuerySet:
     """The governing review, its mandatory controls the gate looks at, the active waivers and
     the break-glass allow for the commit, in one query (correlated subqueries returning JSON),
     instead of one round trip each: on a busy server every round trip waits to be scheduled
@@ -156,7 +158,7 @@ def _snapshot_head(
             environment=environment,
             revoked_at__isnull=True,
             expires_at__gt=at,
-            commit_sha__in=commit_prefixes(commit_sha),
+            commit_sha__in=prefixes,
         )
         .order_by("-expires_at", "-id")
         .values(
@@ -172,16 +174,86 @@ def _snapshot_head(
     )
     json = JSONField()
     return (
-        Service.objects.filter(pk=service.pk)
+        Service.objects.filter(pk=service_pk)
         .annotate(
             gate_review=Subquery(review, output_field=json),
             gate_items=Subquery(items, output_field=json),
             gate_waivers=Subquery(waivers, output_field=json),
             gate_glass=Subquery(glass, output_field=json),
         )
-        .values("gate_review", "gate_items", "gate_waivers", "gate_glass")
-        .get()
+        .values(*HEAD_COLUMNS)
     )
+
+
+HEAD_COLUMNS = ("gate_review", "gate_items", "gate_waivers", "gate_glass")
+# Placeholders the head query is compiled with once per process (see ``_head_template``).
+_PK, _ENV, _AT = -7_301_999, "\x1fgate-environment\x1f", datetime(1901, 2, 3, 4, 5, 6, 7, UTC)
+_COMMIT = "z" * 40  # never a commit: commits are hex
+_head_templates: dict[tuple, tuple[str, list, tuple[str, ...]] | None] = {}
+
+
+def _at_param(at: datetime):
+    """``at`` as the database driver receives it in a timestamp comparison."""
+    return Waiver._meta.get_field("expires_at").get_db_prep_value(at, connection)
+
+
+def _head_template(ci_codes: set[str], prefix_count: int):
+    """The head query's SQL, compiled once per process and shape: building and compiling it
+    with the ORM took 3.7 ms of a 5 ms read. Returns (sql, parameter slots, column names), a
+    slot being ("pk",), ("env",), ("at",), ("prefix", length) or ("const", value); None when
+    the placeholders cannot be told apart (then every call compiles the query)."""
+    key = (connection.vendor, getattr(connection, "pg_version", None), frozenset(ci_codes))
+    key += (prefix_count,)
+    if key in _head_templates:
+        return _head_templates[key]
+    prefixes = commit_prefixes(_COMMIT)[:prefix_count]
+    query = _snapshot_head_query(_PK, _ENV, prefixes, _AT, ci_codes).query
+    compiler = query.get_compiler(connection=connection)
+    sql, params = compiler.as_sql()
+    at = _at_param(_AT)
+    slots: list[tuple] = []
+    for param in params:
+        if param == _PK and not isinstance(param, bool):
+            slots.append(("pk",))
+        elif param == _ENV:
+            slots.append(("env",))
+        elif param == at:
+            slots.append(("at",))
+        elif isinstance(param, str) and param and set(param) == {"z"}:
+            slots.append(("prefix", len(param)))
+        else:
+            slots.append(("const", param))
+    kinds = [slot[0] for slot in slots]
+    found = (kinds.count("pk"), kinds.count("env"), kinds.count("at"), kinds.count("prefix"))
+    columns = tuple(alias for _, _, alias in compiler.select)
+    template = (sql, slots, columns)
+    if found != (1, 3, 2, prefix_count) or set(columns) != set(HEAD_COLUMNS):
+        template = None
+    _head_templates[key] = template
+    return template
+
+
+def _snapshot_head(
+    service, environment: str, commit_sha: str, at: datetime, ci_codes: set[str]
+) -> dict:
+    """``_snapshot_head_query`` for one service, run from its compiled template."""
+    prefixes = commit_prefixes(commit_sha)
+    template = _head_template(ci_codes, len(prefixes))
+    if template is None:
+        return _snapshot_head_query(service.pk, environment, prefixes, at, ci_codes).get()
+    sql, slots, columns = template
+    values = {("pk",): service.pk, ("env",): environment, ("at",): _at_param(at)}
+    values.update({("prefix", len(p)): p for p in prefixes})
+    params = [slot[1] if slot[0] == "const" else values[slot] for slot in slots]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        raise Service.DoesNotExist(f"No service {service.pk}.")
+    return {
+        column: json.loads(value) if isinstance(value, str | bytes) else value
+        for column, value in zip(columns, row, strict=True)
+    }
 
 
 def _review_snapshot(row: dict | None) -> dict | None:

@@ -120,7 +120,13 @@ def main() -> None:
     parser.add_argument("--evidence", type=int, default=1_000_000)
     parser.add_argument("--duration", type=int, default=30)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per worker (more than 1: gunicorn's gthread worker, with HTTP keep-alive)",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("gate_load: needs wrk (apt-get install wrk)")
@@ -159,6 +165,8 @@ def main() -> None:
             "gunicorn",
             "-w",
             str(args.workers),
+            "--threads",
+            str(args.threads),
             "-b",
             f"127.0.0.1:{port}",
             "--log-level",
@@ -185,17 +193,23 @@ def main() -> None:
         print(f"gate answer for {slug}: {answer['decision']} {answer.get('reasons')}")
         wrk(f"{base}/healthz", 3, args.connections)  # warm-up: workers, connections
         wrk(f"{base}/api/v1/gate", 3, args.connections, str(script))
+        load = [os.getloadavg()[0]]
         health = wrk(f"{base}/healthz", args.duration, args.connections)
+        load.append(os.getloadavg()[0])
         gate = wrk(f"{base}/api/v1/gate", args.duration, args.connections, str(script))
+        load.append(os.getloadavg()[0])
     finally:
         server.terminate()
         server.wait(20)
     from gate.models import GateDecision
 
+    kind = "sync" if args.threads == 1 else f"gthread x {args.threads} threads"
     print(
-        f"\ngunicorn {args.workers} sync workers, wrk {args.connections} connections x "
+        f"\ngunicorn {args.workers} {kind} workers, wrk {args.connections} connections x "
         f"{args.duration}s, {Service.objects.count()} services, "
-        f"{GateDecision.objects.count()} stored decisions"
+        f"{GateDecision.objects.count()} stored decisions, "
+        f"{os.cpu_count()} CPUs, 1-minute load average before/between/after: "
+        + " / ".join(f"{x:.2f}" for x in load)
     )
     for name, r in (("healthz", health), ("gate", gate)):
         print(

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from audit.context import Actor
 from audit.models import AuditEvent
+from gate import selectors
 from gate import services as gate_services
 from gate.models import BreakGlass, GateDecision
 from reviews.models import Review
@@ -312,6 +313,35 @@ def test_the_snapshot_records_the_review_and_break_glass_as_stored(
         "followup_review": glass.followup_review_id,
     }
     assert [c["code"] for c in inputs["controls"]] == ["PRR-RUN-001", "PRR-OBS-001"]
+
+
+@pytest.mark.parametrize("ci_codes", [set(), {"PRR-SEC-001"}])
+@pytest.mark.parametrize("environment", ["prod", "staging"])
+def test_the_compiled_snapshot_read_matches_the_orm_query(
+    service, catalog, risk, owner, admin_user, ci_codes, environment
+):
+    version, controls = catalog
+    approve(service, version, controls)
+    _waiver(service, risk, owner)
+    gate_services.break_glass_issue(
+        actor=Actor.for_user(admin_user),
+        service=service,
+        environment="prod",
+        commit_sha=COMMIT,
+        reason="INC-1 hotfix",
+        hours=2,
+    )
+    at = timezone.now()
+    prefixes = selectors.commit_prefixes(COMMIT)
+
+    assert selectors._head_template(ci_codes, len(prefixes)) is not None
+    compiled = selectors._snapshot_head(service, environment, COMMIT, at, ci_codes)
+    orm = selectors._snapshot_head_query(service.pk, environment, prefixes, at, ci_codes).get()
+
+    assert compiled == orm
+    assert (compiled["gate_review"] is None) == (environment == "staging")
+    assert (compiled["gate_glass"] is None) == (environment == "staging")
+    assert len(compiled["gate_waivers"]) == 1
 
 
 def test_unknown_environment_is_a_deny_with_the_registered_ones(client, ci, ready):
