@@ -10,9 +10,9 @@ deterministically and counts every request that reached the emulator.
 * AccessDenied on one data call: one request per function, the checks that need its answer
   are ``error``, every other check as in the fault-free run.
 
-Collection runs in process with eager Celery tasks (as tests/collection does), so the test
-runs on SQLite and PostgreSQL; ``-s`` prints the call counts the closing note of issue 10
-quotes.
+Collection runs in process with eager Celery tasks (as tests/collection does), on SQLite and
+PostgreSQL; the throttling case runs once more through a real Celery worker (PostgreSQL and
+Redis only). ``-s`` prints the call counts the closing note of issue 10 quotes.
 """
 
 from __future__ import annotations
