@@ -150,11 +150,11 @@ def checkpoint() -> None:
     from audit.models import AuditChainHead
     from audit.services import AuditChainBroken, audit_checkpoint_latest, audit_checkpoint_write
 
-    head = AuditChainHead.objects.filter(id=1).values_list("seq", flat=True).first() or 0
+    head = AuditChainHead.objects.filter(id=1).values_list("seq", "hash").first() or (0, "")
     latest = audit_checkpoint_latest()
-    if latest is not None and latest.seq == head:
+    if latest is not None and (latest.seq, latest.hash) == head:
         return
-    with Step(f"signed audit checkpoint at #{head}"):
+    with Step(f"signed audit checkpoint at #{head[0]}"):
         try:
             audit_checkpoint_write()
         except AuditChainBroken as exc:  # e.g. a checkpoint of another database in VAR_DIR

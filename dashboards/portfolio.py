@@ -21,6 +21,7 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
+from accounts.models import Team
 from audit.models import AuditEvent
 from collection.choices import FINISHED_RUN_STATUSES, CheckStatus
 from collection.models import CheckResult, CollectionRun
@@ -29,6 +30,7 @@ from dashboards import readiness
 from reviews.choices import ItemOutcome, ReviewStatus
 from reviews.models import Review, ReviewItem
 from services.models import AwsTarget
+from services.selectors import service_list_for
 
 # Outcomes that meet a control for compliance purposes (evidence freshness is the review's
 # business; the dashboard shows what the checklist says).
@@ -367,11 +369,30 @@ def summary_scope(user, *, team: str = "", tier: str = "") -> str:
     return f"{who}|team={team}|tier={tier}"
 
 
-def summary_cached(user, services_qs, *, scope: str) -> dict:
-    """``summary`` reused for ``SUMMARY_CACHE_SECONDS`` by every user with the same scope."""
-    key = "dashboards:summary:v1:" + hashlib.sha256(scope.encode()).hexdigest()
+def _cached(what: str, scope: str, compute):
+    key = f"dashboards:{what}:v1:" + hashlib.sha256(scope.encode()).hexdigest()
     data = cache.get(key)
     if data is None:
-        data = summary(user, services_qs)
+        data = compute()
         cache.set(key, data, SUMMARY_CACHE_SECONDS)
     return data
+
+
+def summary_cached(user, services_qs, *, scope: str) -> dict:
+    """``summary`` reused for ``SUMMARY_CACHE_SECONDS`` by every user with the same scope."""
+    return _cached("summary", scope, lambda: summary(user, services_qs))
+
+
+def team_choices(user) -> list[dict]:
+    """Slug and name of the teams owning a service the user may see, for the team filter
+    (a join over every service: cached like the summary)."""
+    return _cached(
+        "teams",
+        summary_scope(user),
+        lambda: list(
+            Team.objects.filter(services__in=service_list_for(user))
+            .distinct()
+            .order_by("name")
+            .values("slug", "name")
+        ),
+    )

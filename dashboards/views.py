@@ -6,7 +6,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
-from accounts.models import Team
 from dashboards import charts, portfolio, readiness
 from dashboards.search import KINDS
 from dashboards.search import search as run_search
@@ -53,10 +52,7 @@ def portfolio_dashboard(request):
         **data,
         "team": team,
         "tier": tier,
-        "teams": Team.objects.filter(services__in=service_list_for(request.user))
-        .distinct()
-        .order_by("name")
-        .values("slug", "name"),
+        "teams": portfolio.team_choices(request.user),
         "tiers": Tier.choices,
         "frameworks": fws,
         "page": page,
