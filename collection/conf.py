@@ -58,6 +58,12 @@ def threads_per_batch() -> int:
     return int(_number("COLLECTION_THREADS", 24, minimum=1))
 
 
+def claim_lease_seconds() -> float:
+    """How long a batch stays claimed by a task that never finishes it (a safety net: a
+    redelivered copy of the holder takes over at once, being the same task)."""
+    return _number("COLLECTION_CLAIM_LEASE_SECONDS", 600, minimum=1)
+
+
 def max_attempts() -> int:
     """botocore standard-mode attempts per call: the one layer that retries AWS faults."""
     return int(_number("COLLECTION_MAX_ATTEMPTS", 8, minimum=1))

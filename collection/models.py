@@ -143,6 +143,12 @@ class CollectionBatch(models.Model):
     # Function ARN -> its slice of the region-wide (bulk) answers; written by the region task
     # while per-function calls run (a column of its own, so the two writers never collide).
     bulk = models.JSONField(default=dict, blank=True)
+    # Who is fetching the batch's per-function answers (a task id: a redelivered copy of the
+    # same task has the same id and takes over), and until when the claim holds if its holder
+    # never comes back. Keeps the region task and a batch task from calling AWS twice for the
+    # same functions.
+    claimed_by = models.CharField(max_length=80, blank=True, default="")
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from audit.context import Actor
@@ -119,7 +120,7 @@ def _sqs_alarms(alarms: list[dict] | dict) -> dict[str, list[str]]:
     return out
 
 
-def region_collect(region_run_id: int) -> None:
+def region_collect(region_run_id: int, *, claimant: str = "") -> None:
     """Region task: assume the role, list the functions, create and enqueue the batches at
     once, then collect the region-wide (bulk) answers. While those are collected, this task
     fetches per-function answers of the last batches itself (queued batch tasks start from the
@@ -146,8 +147,14 @@ def region_collect(region_run_id: int) -> None:
             _fail_region(rr, collect.error_code(exc), message, log.calls)
             return
         listing_calls = list(log.calls)
+    claimant = claimant or f"region:{uuid.uuid4()}"
     if rr.batches_total:
-        # Redelivered after the batches were created: make sure none is forgotten.
+        # Redelivered after the batches were created: give back the batches this task was
+        # fetching when it died (their own tasks found them claimed and stood down), then make
+        # sure none is forgotten.
+        rr.batches.filter(status=BatchStatus.PENDING, claimed_by=claimant).update(
+            claimed_by="", claimed_until=None
+        )
         for batch_id in rr.batches.filter(status=BatchStatus.PENDING).values_list("pk", flat=True):
             tasks.collect_batch.delay(batch_id)
         if rr.bulk_ready:
@@ -163,7 +170,9 @@ def region_collect(region_run_id: int) -> None:
         batch_functions = _create_batches(rr, run, functions)
         if batch_functions is None:
             return
-    inv, bulk_unavailable, bulk_calls = _gather_while_fetching(ctx, rr, functions, all_configs)
+    inv, bulk_unavailable, bulk_calls = _gather_while_fetching(
+        ctx, rr, functions, all_configs, claimant
+    )
     unavailable.update(bulk_unavailable)
     factslib.index_inventory(inv)
     sqs_alarms = _sqs_alarms(inv.get("alarms"))
@@ -216,9 +225,10 @@ def _create_batches(
     return {batch.pk: chunk for batch, chunk in zip(batches, chunks, strict=True)}
 
 
-def _gather_while_fetching(ctx, rr, functions, all_configs) -> tuple[dict, dict, list]:
+def _gather_while_fetching(ctx, rr, functions, all_configs, claimant) -> tuple[dict, dict, list]:
     """The bulk calls in a thread; meanwhile per-function calls of pending batches, last
-    first. The bulk calls touch no database; only this thread does."""
+    first (skipping those a batch task is fetching). The bulk calls touch no database; only
+    this thread does."""
     done: dict = {}
 
     def bulk():
@@ -236,7 +246,7 @@ def _gather_while_fetching(ctx, rr, functions, all_configs) -> tuple[dict, dict,
     for batch_id in pending.values_list("pk", flat=True):
         if not thread.is_alive():
             break
-        batch_collect(batch_id, ctx=ctx)
+        batch_collect(batch_id, ctx=ctx, claimant=claimant)
     thread.join()
     if "inv" not in done:
         raise RuntimeError("the bulk phase failed")
@@ -332,10 +342,32 @@ def _fetch_one(ctx, run, fn: dict, baseline: ResourceSnapshot | None) -> dict:
     }
 
 
-def batch_collect(batch_id: int, ctx=None) -> None:
+def _claim(batch_id: int, claimant: str) -> bool:
+    """Claim a pending batch for fetching: free, already ours (a redelivered copy of the same
+    task), or held past its lease. A row another transaction holds (a batch task streaming
+    it) is skipped, not waited for."""
+    now = timezone.now()
+    free = Q(claimed_by="") | Q(claimed_by=claimant) | Q(claimed_until__lt=now)
+    with transaction.atomic():
+        found = (
+            CollectionBatch.objects.select_for_update(skip_locked=True)
+            .filter(free, pk=batch_id, status=BatchStatus.PENDING)
+            .values_list("pk", flat=True)
+        )
+        if not list(found):
+            return False
+        CollectionBatch.objects.filter(pk=batch_id).update(
+            claimed_by=claimant,
+            claimed_until=now + timedelta(seconds=conf.claim_lease_seconds()),
+        )
+    return True
+
+
+def batch_collect(batch_id: int, ctx=None, *, claimant: str = "") -> None:
     """Per-function calls for one batch; then, if the region's bulk answers are ready,
     snapshots and results in one transaction, else the answers wait in the payload for the
-    region task. Safe to run twice: every step is a conditional update."""
+    region task. Safe to run twice: every step is a conditional update, and a pending batch
+    is claimed first, so a batch some other task is fetching is left to it."""
     batch = CollectionBatch.objects.select_related(
         "region_run__run__aws_target", "region_run__run__service"
     ).get(pk=batch_id)
@@ -343,6 +375,9 @@ def batch_collect(batch_id: int, ctx=None) -> None:
         return
     rr = batch.region_run
     run = rr.run
+    claimant = claimant or f"call:{uuid.uuid4()}"
+    if batch.status == BatchStatus.PENDING and not _claim(batch.pk, claimant):
+        return  # its holder finishes it, or a redelivered copy of the holder does
     if batch.status == BatchStatus.PENDING and rr.bulk_ready:
         # Batch and region were read in one statement: the region was bulk_ready, so this
         # batch's bulk slice and the region's final ``unavailable`` were committed before.
@@ -351,7 +386,15 @@ def batch_collect(batch_id: int, ctx=None) -> None:
         return
     fetched = None
     if batch.status == BatchStatus.PENDING:
-        fetched = list(_fetch_each(batch, run, rr, ctx, ordered=True))
+        try:
+            fetched = list(_fetch_each(batch, run, rr, ctx, ordered=True))
+        except BaseException:
+            # Give the batch back at once rather than after the lease; a retry of this task
+            # (or, for the region task, its redelivery) enqueues it again.
+            CollectionBatch.objects.filter(
+                pk=batch.pk, status=BatchStatus.PENDING, claimed_by=claimant
+            ).update(claimed_by="", claimed_until=None)
+            raise
         CollectionRun.objects.filter(pk=run.pk).update(
             functions_collected=F("functions_collected") + len(fetched)
         )

@@ -30,7 +30,7 @@ def test_batches_started_after_the_bulk_phase_stream_with_golden_results(
         if len(seen) % 2:
             pipeline.batch_collect(batch_id)
 
-    def bulk_only(ctx, rr, functions, all_configs):
+    def bulk_only(ctx, rr, functions, all_configs, *_claimant):
         with recording() as log:
             inv, unavailable = pipeline._gather(ctx, rr.run.aws_target, functions, all_configs)
         return inv, unavailable, log.calls
