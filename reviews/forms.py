@@ -86,10 +86,16 @@ class CheckResultPickForm(VersionedForm):
 
     def __init__(self, *args, results, **kwargs):
         super().__init__(*args, **kwargs)
+        self.results = results
         self.fields["check_result"].choices = [
             (r.pk, f"{r.get_status_display()} · {r.resource} · {r.evaluated_at:%Y-%m-%d %H:%M}")
             for r in results
         ]
+
+    def clean_check_result(self):
+        """The chosen result itself (the choices are exactly ``results``)."""
+        pk = self.cleaned_data["check_result"]
+        return next(r for r in self.results if r.pk == pk)
 
 
 class CommentForm(forms.Form):
@@ -123,8 +129,10 @@ class SignOffForm(VersionedForm):
         widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Comment"
     )
 
-    def __init__(self, *args, roles, **kwargs):
+    def __init__(self, *args, roles=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if roles is None:  # posted: any role passes here, the workflow decides who signs as what
+            roles = [self.data.get("role", "")]
         self.fields["role"].choices = [(r, r) for r in roles]
 
 
@@ -167,5 +175,6 @@ class WaiverDecisionForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        data["approve"] = data.get("decision") == "approve"
         data["expires_at"] = _end_of_day(data.pop("expires_on", None))
         return data

@@ -40,11 +40,29 @@ def _call(request, fn, success: str | None = None, **kwargs):
     return result if result is not None else True
 
 
+def _call_with_form(request, form, fn, success: str, fields=(), **kwargs):
+    """``_call`` with a posted form: run ``fn`` with ``kwargs``, the form's ``fields`` (same
+    names) and, from a versioned form, the version the page showed as ``expected_version``.
+    An invalid form runs nothing: its errors are shown instead."""
+    if not form.is_valid():
+        _form_errors(request, form)
+        return None
+    kwargs.update({name: form.cleaned_data[name] for name in fields})
+    if isinstance(form, forms.VersionedForm):
+        kwargs["expected_version"] = _version(form)
+    return _call(request, fn, success, **kwargs)
+
+
 def _form_errors(request, form) -> None:
     for field, errors in form.errors.items():
         label = form.fields[field].label if field in form.fields else ""
         for error in errors:
             messages.error(request, f"{label}: {error}" if label else error)
+
+
+def _error_text(form) -> str:
+    """A form's errors on one line (the inline editor shows them next to the item)."""
+    return "; ".join(e for errs in form.errors.values() for e in errs)
 
 
 def _visible_review(request, pk):
@@ -62,6 +80,17 @@ def _visible_item(request, pk, item_pk):
 
 def _version(form) -> int | None:
     return form.cleaned_data.get("version")
+
+
+def _posted_version(request) -> int | None:
+    """The version a plain (formless) POST carries; anything but digits counts as none."""
+    version = request.POST.get("version", "")
+    return int(version) if version.isdigit() else None
+
+
+def _outcome_form(review, item, data=None, **kwargs):
+    waivers = selectors.waivers_usable_for(review.service, item.control.code)
+    return forms.ItemOutcomeForm(data, waivers=waivers, **kwargs)
 
 
 # --- lists --------------------------------------------------------------------------------
@@ -219,14 +248,15 @@ def item_detail(request, pk, item_pk):
             "problem": readiness.item_problem(item, now),
             "attached": [(a, readiness.evidence_counts(a.evidence, item, now)) for a in attached],
             "comments": item.comments.select_related("author"),
-            "outcome_form": forms.ItemOutcomeForm(
+            "outcome_form": _outcome_form(
+                review,
+                item,
                 initial={
                     **initial,
                     "outcome": item.outcome,
                     "reason": item.reason,
                     "waiver": item.waiver_id,
                 },
-                waivers=selectors.waivers_usable_for(review.service, item.control.code),
             ),
             "upload_form": forms.EvidenceUploadForm(initial=initial, auto_id="upload_%s"),
             "link_form": forms.EvidenceLinkForm(initial=initial, auto_id="link_%s"),
@@ -251,22 +281,10 @@ def _back_to_item(item):
 @require_POST
 def item_update(request, pk, item_pk):
     review, item = _visible_item(request, pk, item_pk)
-    form = forms.ItemOutcomeForm(
-        request.POST, waivers=selectors.waivers_usable_for(review.service, item.control.code)
+    form = _outcome_form(review, item, request.POST)
+    _call_with_form(
+        request, form, workflow.item_update, "Saved.", ("outcome", "reason", "waiver"), item=item
     )
-    if form.is_valid():
-        _call(
-            request,
-            workflow.item_update,
-            "Saved.",
-            item=item,
-            outcome=form.cleaned_data["outcome"],
-            reason=form.cleaned_data["reason"],
-            waiver=form.cleaned_data["waiver"],
-            expected_version=_version(form),
-        )
-    else:
-        _form_errors(request, form)
     return _back_to_item(item)
 
 
@@ -281,49 +299,50 @@ def _attach(request, item, evidence, version):
     )
 
 
-@login_required
-@require_POST
-def item_upload(request, pk, item_pk):
-    review, item = _visible_item(request, pk, item_pk)
-    form = forms.EvidenceUploadForm(request.POST, request.FILES)
+def _store_evidence(*, actor, review, item, form):
+    """The evidence a valid evidence form names: one already collected, or new evidence of
+    the item's control from an automated check result, a link or an uploaded file."""
+    data = form.cleaned_data
+    if isinstance(form, forms.EvidencePickForm):
+        return data["evidence"]
+    of = {"actor": actor, "service": review.service, "control_code": item.control.code}
+    if isinstance(form, forms.CheckResultPickForm):
+        return evidence_services.evidence_from_check_result(check_result=data["check_result"], **of)
+    if isinstance(form, forms.EvidenceLinkForm):
+        return evidence_services.evidence_add_link(url=data["url"], title=data["title"], **of)
+    return evidence_services.evidence_store_file(
+        uploaded_file=data["file"],
+        title=data["title"],
+        period_start=data["period_start"],
+        period_end=data["period_end"],
+        **of,
+    )
+
+
+def _attach_from(request, review, item, form):
+    """Attach the evidence a posted evidence form names, then back to the item's page."""
     if form.is_valid():
-        data = form.cleaned_data
-        evidence = _call(
-            request,
-            evidence_services.evidence_store_file,
-            service=review.service,
-            uploaded_file=data["file"],
-            title=data["title"],
-            control_code=item.control.code,
-            period_start=data["period_start"],
-            period_end=data["period_end"],
-        )
+        evidence = _call(request, _store_evidence, review=review, item=item, form=form)
         if evidence:
             _attach(request, item, evidence, _version(form))
     else:
         _form_errors(request, form)
     return _back_to_item(item)
+
+
+@login_required
+@require_POST
+def item_upload(request, pk, item_pk):
+    review, item = _visible_item(request, pk, item_pk)
+    form = forms.EvidenceUploadForm(request.POST, request.FILES)
+    return _attach_from(request, review, item, form)
 
 
 @login_required
 @require_POST
 def item_link(request, pk, item_pk):
     review, item = _visible_item(request, pk, item_pk)
-    form = forms.EvidenceLinkForm(request.POST)
-    if form.is_valid():
-        evidence = _call(
-            request,
-            evidence_services.evidence_add_link,
-            service=review.service,
-            url=form.cleaned_data["url"],
-            title=form.cleaned_data["title"],
-            control_code=item.control.code,
-        )
-        if evidence:
-            _attach(request, item, evidence, _version(form))
-    else:
-        _form_errors(request, form)
-    return _back_to_item(item)
+    return _attach_from(request, review, item, forms.EvidenceLinkForm(request.POST))
 
 
 @login_required
@@ -331,33 +350,15 @@ def item_link(request, pk, item_pk):
 def item_pick(request, pk, item_pk):
     review, item = _visible_item(request, pk, item_pk)
     form = forms.EvidencePickForm(request.POST, evidence=evidence_for_service(review.service))
-    if form.is_valid():
-        _attach(request, item, form.cleaned_data["evidence"], _version(form))
-    else:
-        _form_errors(request, form)
-    return _back_to_item(item)
+    return _attach_from(request, review, item, form)
 
 
 @login_required
 @require_POST
 def item_pick_check(request, pk, item_pk):
     review, item = _visible_item(request, pk, item_pk)
-    results = _check_results(review, item)
-    form = forms.CheckResultPickForm(request.POST, results=results)
-    if form.is_valid():
-        result = next(r for r in results if r.pk == form.cleaned_data["check_result"])
-        evidence = _call(
-            request,
-            evidence_services.evidence_from_check_result,
-            service=review.service,
-            check_result=result,
-            control_code=item.control.code,
-        )
-        if evidence:
-            _attach(request, item, evidence, _version(form))
-    else:
-        _form_errors(request, form)
-    return _back_to_item(item)
+    form = forms.CheckResultPickForm(request.POST, results=_check_results(review, item))
+    return _attach_from(request, review, item, form)
 
 
 @login_required
@@ -365,14 +366,13 @@ def item_pick_check(request, pk, item_pk):
 def item_detach(request, pk, item_pk, evidence_pk):
     review, item = _visible_item(request, pk, item_pk)
     evidence = get_object_or_404(evidence_for_service(review.service), pk=evidence_pk)
-    version = request.POST.get("version")
     _call(
         request,
         workflow.item_detach_evidence,
         "Detached.",
         item=item,
         evidence=evidence,
-        expected_version=int(version) if version and version.isdigit() else None,
+        expected_version=_posted_version(request),
     )
     return _back_to_item(item)
 
@@ -382,17 +382,9 @@ def item_detach(request, pk, item_pk, evidence_pk):
 def item_comment(request, pk, item_pk):
     review, item = _visible_item(request, pk, item_pk)
     form = forms.CommentForm(request.POST)
-    if form.is_valid():
-        _call(
-            request,
-            workflow.item_comment,
-            "Comment added.",
-            review=review,
-            item=item,
-            body=form.cleaned_data["body"],
-        )
-    else:
-        _form_errors(request, form)
+    _call_with_form(
+        request, form, workflow.item_comment, "Comment added.", ("body",), review=review, item=item
+    )
     return _back_to_item(item)
 
 
@@ -401,36 +393,9 @@ def item_comment(request, pk, item_pk):
 def item_verdict(request, pk, item_pk):
     review, item = _visible_item(request, pk, item_pk)
     form = forms.VerdictForm(request.POST)
-    if form.is_valid():
-        _call(
-            request,
-            workflow.item_verdict,
-            "Verdict recorded.",
-            item=item,
-            verdict=form.cleaned_data["verdict"],
-            comment=form.cleaned_data["comment"],
-            expected_version=_version(form),
-        )
-    else:
-        _form_errors(request, form)
-    return redirect(review)
-
-
-@login_required
-@require_POST
-def review_comment(request, pk):
-    review = _visible_review(request, pk)
-    form = forms.CommentForm(request.POST)
-    if form.is_valid():
-        _call(
-            request,
-            workflow.item_comment,
-            "Comment added.",
-            review=review,
-            body=form.cleaned_data["body"],
-        )
-    else:
-        _form_errors(request, form)
+    _call_with_form(
+        request, form, workflow.item_verdict, "Verdict recorded.", ("verdict", "comment"), item=item
+    )
     return redirect(review)
 
 
@@ -439,7 +404,7 @@ def review_comment(request, pk):
 def review_submit(request, pk):
     review = _visible_review(request, pk)
     form = forms.VersionedForm(request.POST)
-    form.is_valid()
+    form.is_valid()  # a malformed version counts as none: submitting needs no other input
     _call(
         request,
         workflow.review_submit,
@@ -450,68 +415,38 @@ def review_submit(request, pk):
     return redirect(review)
 
 
-@login_required
-@require_POST
-def review_request_changes(request, pk):
-    review = _visible_review(request, pk)
-    form = forms.RequestChangesForm(request.POST)
-    if form.is_valid():
-        _call(
-            request,
-            workflow.review_request_changes,
-            "Sent back to the owners.",
-            review=review,
-            comment=form.cleaned_data["comment"],
-            expected_version=_version(form),
-        )
-    else:
-        _form_errors(request, form)
-    return redirect(review)
+def _review_transition(form_class, fn, success: str, fields=()):
+    """The POST view of one review transition: ``form_class`` gives its ``fields`` to ``fn``
+    (see ``_call_with_form``); back to the review page either way."""
+
+    @login_required
+    @require_POST
+    def view(request, pk):
+        review = _visible_review(request, pk)
+        _call_with_form(request, form_class(request.POST), fn, success, fields, review=review)
+        return redirect(review)
+
+    return view
 
 
-@login_required
-@require_POST
-def review_signoff(request, pk):
-    review = _visible_review(request, pk)
-    form = forms.SignOffForm(request.POST, roles=[request.POST.get("role", "")])
-    if form.is_valid():
-        _call(
-            request,
-            workflow.signoff_record,
-            "Signed off.",
-            review=review,
-            role=form.cleaned_data["role"],
-            comment=form.cleaned_data["comment"],
-            expected_version=_version(form),
-        )
-    else:
-        _form_errors(request, form)
-    return redirect(review)
-
-
-def _transition_with_reason(request, pk, transition, done_message):
-    """A review transition that takes only a reason (revoke, withdraw an approval)."""
-    review = _visible_review(request, pk)
-    form = forms.ReasonForm(request.POST)
-    if form.is_valid():
-        _call(request, transition, done_message, review=review, reason=form.cleaned_data["reason"])
-    else:
-        _form_errors(request, form)
-    return redirect(review)
-
-
-@login_required
-@require_POST
-def review_revoke(request, pk):
-    return _transition_with_reason(request, pk, workflow.review_revoke, "Approval revoked.")
-
-
-@login_required
-@require_POST
-def review_reopen(request, pk):
-    return _transition_with_reason(
-        request, pk, workflow.review_invalidate, "Approval withdrawn; back to draft."
-    )
+review_comment = _review_transition(
+    forms.CommentForm, workflow.item_comment, "Comment added.", ("body",)
+)
+review_request_changes = _review_transition(
+    forms.RequestChangesForm,
+    workflow.review_request_changes,
+    "Sent back to the owners.",
+    ("comment",),
+)
+review_signoff = _review_transition(
+    forms.SignOffForm, workflow.signoff_record, "Signed off.", ("role", "comment")
+)
+review_revoke = _review_transition(
+    forms.ReasonForm, workflow.review_revoke, "Approval revoked.", ("reason",)
+)
+review_reopen = _review_transition(
+    forms.ReasonForm, workflow.review_invalidate, "Approval withdrawn; back to draft.", ("reason",)
+)
 
 
 # --- waivers ------------------------------------------------------------------------------
@@ -602,19 +537,15 @@ def waiver_detail(request, pk):
 def waiver_decide(request, pk):
     waiver = _visible_waiver(request, pk)
     form = forms.WaiverDecisionForm(request.POST)
-    if form.is_valid():
-        approve = form.cleaned_data["decision"] == "approve"
-        _call(
-            request,
-            workflow.waiver_decide,
-            "Waiver approved." if approve else "Waiver rejected.",
-            waiver=waiver,
-            approve=approve,
-            comment=form.cleaned_data["comment"],
-            expires_at=form.cleaned_data["expires_at"],
-        )
-    else:
-        _form_errors(request, form)
+    approve = form.is_valid() and form.cleaned_data["approve"]
+    _call_with_form(
+        request,
+        form,
+        workflow.waiver_decide,
+        "Waiver approved." if approve else "Waiver rejected.",
+        ("approve", "comment", "expires_at"),
+        waiver=waiver,
+    )
     return redirect(waiver)
 
 
@@ -623,16 +554,9 @@ def waiver_decide(request, pk):
 def waiver_revoke(request, pk):
     waiver = _visible_waiver(request, pk)
     form = forms.ReasonForm(request.POST)
-    if form.is_valid():
-        _call(
-            request,
-            workflow.waiver_revoke,
-            "Waiver revoked.",
-            waiver=waiver,
-            reason=form.cleaned_data["reason"],
-        )
-    else:
-        _form_errors(request, form)
+    _call_with_form(
+        request, form, workflow.waiver_revoke, "Waiver revoked.", ("reason",), waiver=waiver
+    )
     return redirect(waiver)
 
 
@@ -700,13 +624,10 @@ def item_inline(request, pk, item_pk):
     if request.method != "POST":
         return HttpResponseNotAllowed(["GET", "POST"])
     action = request.POST.get("action", "")
-    version = request.POST.get("version", "")
-    version = int(version) if version.isdigit() else None
+    version = _posted_version(request)
     error, saved = "", ""
     if action == "outcome":
-        form = forms.ItemOutcomeForm(
-            request.POST, waivers=selectors.waivers_usable_for(review.service, item.control.code)
-        )
+        form = _outcome_form(review, item, request.POST)
         if form.is_valid():
             error, saved = _inline_call(
                 request,
@@ -719,7 +640,7 @@ def item_inline(request, pk, item_pk):
                 expected_version=version,
             )
         else:
-            error = "; ".join(e for errs in form.errors.values() for e in errs)
+            error = _error_text(form)
     elif action in ("link", "upload"):
         error, saved = _inline_evidence(request, review, item, action, version)
     elif action == "comment":
@@ -752,28 +673,10 @@ def _inline_evidence(request, review, item, action, version) -> tuple[str, str]:
     else:
         form = forms.EvidenceUploadForm(request.POST, request.FILES)
     if not form.is_valid():
-        return "; ".join(e for errs in form.errors.values() for e in errs), ""
-    data = form.cleaned_data
+        return _error_text(form), ""
     actor = Actor.from_request(request)
     try:
-        if action == "link":
-            evidence = evidence_services.evidence_add_link(
-                actor=actor,
-                service=review.service,
-                url=data["url"],
-                title=data["title"],
-                control_code=item.control.code,
-            )
-        else:
-            evidence = evidence_services.evidence_store_file(
-                actor=actor,
-                service=review.service,
-                uploaded_file=data["file"],
-                title=data["title"],
-                control_code=item.control.code,
-                period_start=data["period_start"],
-                period_end=data["period_end"],
-            )
+        evidence = _store_evidence(actor=actor, review=review, item=item, form=form)
         workflow.item_attach_evidence(
             actor=actor, item=item, evidence=evidence, expected_version=version
         )
