@@ -280,16 +280,16 @@ ExponentialBackoff._DEFAULT_BACKOFF_CONFIG["throttling_base_scale"] = 0.05
 def test_throttling_through_a_real_worker_changes_no_result_and_adds_no_retry_layer(
     proxy, broker, start_worker, owner, target, tmp_path
 ):
-    """A worker process, four batch tasks per run, the token buckets in Redis: the Celery layer
-    adds no retry on top of botocore's. One pool process: with two, the region task and a batch
-    task sometimes fetch the same pending batch at once (half of the fault-free runs sent 50
-    extra requests, a batch of 10 fetched twice; only one copy is stored), which would blur
-    the exact count per call this test asserts."""
+    """A worker with two pool processes, four batch tasks per run, the token buckets in Redis:
+    the Celery layer adds no retry on top of botocore's, and the region task (which fetches
+    the last batches itself during the bulk phase) and the batch tasks running next to it
+    never fetch the same batch twice (batches are claimed first: before that, half of the
+    fault-free runs sent 50 extra requests), so the count per call stays exact."""
     from tests.resilience.collection_helpers import wait_finished
 
     (tmp_path / "sitecustomize.py").write_text(_SITECUSTOMIZE)
     path = os.pathsep.join(p for p in (str(tmp_path), os.environ.get("PYTHONPATH", "")) if p)
-    worker = start_worker(concurrency=1, COLLECTION_BATCH_SIZE="10", PYTHONPATH=path)
+    worker = start_worker(concurrency=2, COLLECTION_BATCH_SIZE="10", PYTHONPATH=path)
 
     def collect() -> CollectionRun:
         run = collection_run_start(actor=Actor.for_user(owner), aws_target=target)
