@@ -194,11 +194,12 @@ def compliance_by_framework(tallies: list[ControlTally], fws) -> list[tuple[Fram
     return out
 
 
-def readiness_counts(readiness_by_service, key) -> list[dict]:
-    """Rows of {label, counts: {bucket: n}, total} grouped by ``key(service)``."""
+def readiness_counts(buckets: list[tuple], key) -> list[dict]:
+    """Rows of {label, counts: {bucket: n}, total} grouped by ``key(service)``, from
+    (service, bucket) pairs."""
     groups: dict[str, Counter] = defaultdict(Counter)
-    for item in readiness_by_service.values():
-        groups[key(item.service)][item.bucket] += 1
+    for service, bucket in buckets:
+        groups[key(service)][bucket] += 1
     return [
         {
             "label": label,
@@ -332,18 +333,18 @@ def summary(user, services_qs, *, now: datetime | None = None) -> dict:
         for row in services_qs.order_by().values_list("pk", "team__name", "tier", "environments")
     ]
     rows = readiness.review_rows(services_qs)
-    by_service = readiness.env_statuses(services, rows, now)
+    buckets = [(r.service, r.bucket) for r in readiness.env_statuses(services, rows, now).values()]
     governing = readiness.governing_review_ids(rows, now)
     catalog = current_catalog_or_none()
     tallies = control_tallies(governing.values())
-    by_team = readiness_counts(by_service, lambda s: s.team)
+    by_team = readiness_counts(buckets, lambda s: s.team)
     return {
         "computed_at": now,
         "service_count": len(services),
-        "ready_count": sum(1 for r in by_service.values() if r.bucket == readiness.READY),
+        "ready_count": sum(1 for _, bucket in buckets if bucket == readiness.READY),
         "team_count": len(by_team),
         "by_team": by_team,
-        "by_tier": readiness_counts(by_service, lambda s: f"Tier {s.tier}"),
+        "by_tier": readiness_counts(buckets, lambda s: f"Tier {s.tier}"),
         "framework_totals": compliance_by_framework(tallies, frameworks(catalog)),
         "trend": trend(services_qs, user.sees_all_services, now),
         "failing": top_failing_controls(services_qs, catalog, tallies),

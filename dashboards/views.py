@@ -14,7 +14,7 @@ from services.selectors import service_list_for
 
 HEATMAP_PAGE = 25
 # The team chart and table show this many teams, worst first (?teams=all shows them all).
-TEAM_CHART_LIMIT = 15
+TEAM_CHART_LIMIT = 10
 
 
 def _filters(request):
