@@ -26,6 +26,37 @@ def _service(request, slug: str):
     return service
 
 
+def _validated(serializer_class, request) -> dict:
+    """The request body checked by ``serializer_class`` (if not: a 400 in the API's error shape)."""
+    data = serializer_class(data=request.data)
+    data.is_valid(raise_exception=True)
+    return data.validated_data
+
+
+def _of_service(model, pk, service, name: str):
+    """The ``model`` row ``pk`` of ``service`` that a request body names in field ``name``."""
+    obj = model.objects.filter(pk=pk, service=service).first()
+    if obj is None:
+        raise DomainError(f"No such {name} for this service.", details={name: ["not found"]})
+    return obj
+
+
+class TransitionMixin:
+    """Workflow actions on the viewset's object. The body is checked first (a bad body is a 400
+    before the object is looked up), then the transition runs as the caller with the object and
+    the body's fields by name: an input serializer lists exactly the transition's arguments,
+    and one the caller leaves out takes the transition's default."""
+
+    #: the transition's keyword for the viewset's object
+    object_name = ""
+
+    def transition(self, request, input_class, fn):
+        values = _validated(input_class, request)
+        return fn(
+            actor=Actor.from_request(request), **{self.object_name: self.get_object()}, **values
+        )
+
+
 class ReviewFilter(filters.FilterSet):
     service = filters.CharFilter(field_name="service__slug")
     team = filters.CharFilter(field_name="service__team__slug")
@@ -40,11 +71,16 @@ ITEM_ID = OpenApiParameter("item_id", int, OpenApiParameter.PATH)
 
 @extend_schema(tags=["reviews"])
 class ReviewViewSet(
-    ServiceScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    ServiceScopedMixin,  # first: the API schema describes operations by the first docstring
+    TransitionMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     filterset_class = ReviewFilter
     ordering_fields = ["created_at", "submitted_at", "approved_at", "expires_at"]
     ordering = ["-created_at"]
+    object_name = "review"
 
     def base_queryset(self):
         qs = Review.objects.select_related(
@@ -80,54 +116,30 @@ class ReviewViewSet(
     @extend_schema(request=s.ReviewOpenSerializer, responses={201: s.ReviewDetailSerializer})
     def create(self, request):
         """Open a review of a service for an environment."""
-        data = s.ReviewOpenSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        values = _validated(s.ReviewOpenSerializer, request)
         review = workflow.review_open(
             actor=Actor.from_request(request),
-            service=_service(request, data.validated_data["service"]),
-            environment=data.validated_data["environment"],
+            service=_service(request, values["service"]),
+            environment=values["environment"],
         )
         return self._detail(review, status.HTTP_201_CREATED)
 
     @extend_schema(request=s.VersionedSerializer, responses={200: s.ReviewDetailSerializer})
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
-        data = s.VersionedSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        review = workflow.review_submit(
-            actor=Actor.from_request(request),
-            review=self.get_object(),
-            expected_version=data.validated_data.get("expected_version"),
-        )
-        return self._detail(review)
+        return self._detail(self.transition(request, s.VersionedSerializer, workflow.review_submit))
 
     @extend_schema(request=s.SignOffInputSerializer, responses={200: s.ReviewDetailSerializer})
     @action(detail=True, methods=["post"], url_path="sign-off")
     def sign_off(self, request, pk=None):
-        data = s.SignOffInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        review = self.get_object()
-        workflow.signoff_record(
-            actor=Actor.from_request(request),
-            review=review,
-            role=data.validated_data["role"],
-            comment=data.validated_data.get("comment", ""),
-            expected_version=data.validated_data.get("expected_version"),
-        )
-        return self._detail(review)
+        signoff = self.transition(request, s.SignOffInputSerializer, workflow.signoff_record)
+        return self._detail(signoff.review)
 
     @extend_schema(request=s.RejectInputSerializer, responses={200: s.ReviewDetailSerializer})
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         """Send the review back to its owners (changes requested)."""
-        data = s.RejectInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        review = workflow.review_request_changes(
-            actor=Actor.from_request(request),
-            review=self.get_object(),
-            comment=data.validated_data.get("comment", ""),
-            expected_version=data.validated_data.get("expected_version"),
-        )
+        review = self.transition(request, s.RejectInputSerializer, workflow.review_request_changes)
         return self._detail(review)
 
     def _item(self, review, item_id) -> ReviewItem:
@@ -140,6 +152,9 @@ class ReviewViewSet(
             raise DomainError("No such item in this review.", code="not_found")
         return item
 
+    def _item_response(self, review, item):
+        return Response(s.ReviewItemSerializer(self._item(review, item.pk)).data)
+
     @extend_schema(
         request=s.ItemUpdateSerializer,
         responses={200: s.ReviewItemSerializer},
@@ -150,25 +165,13 @@ class ReviewViewSet(
         """Answer one checklist item (outcome, reason, waiver)."""
         review = self.get_object()
         item = self._item(review, item_id)
-        data = s.ItemUpdateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
-        waiver = None
-        if values.get("waiver"):
-            waiver = Waiver.objects.filter(pk=values["waiver"], service=review.service).first()
-            if waiver is None:
-                raise DomainError(
-                    "No such waiver for this service.", details={"waiver": ["not found"]}
-                )
+        values = dict(_validated(s.ItemUpdateSerializer, request))
+        waiver_id = values.pop("waiver", None)
+        waiver = _of_service(Waiver, waiver_id, review.service, "waiver") if waiver_id else None
         item = workflow.item_update(
-            actor=Actor.from_request(request),
-            item=item,
-            outcome=values["outcome"],
-            reason=values.get("reason", ""),
-            waiver=waiver,
-            expected_version=values.get("expected_version"),
+            actor=Actor.from_request(request), item=item, waiver=waiver, **values
         )
-        return Response(s.ReviewItemSerializer(self._item(review, item.pk)).data)
+        return self._item_response(review, item)
 
     @extend_schema(
         request=s.ItemVerdictSerializer,
@@ -179,16 +182,11 @@ class ReviewViewSet(
     def item_verdict(self, request, pk=None, item_id=None):
         """A reviewer accepts or rejects one item."""
         review = self.get_object()
-        data = s.ItemVerdictSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        values = _validated(s.ItemVerdictSerializer, request)
         item = workflow.item_verdict(
-            actor=Actor.from_request(request),
-            item=self._item(review, item_id),
-            verdict=data.validated_data["verdict"],
-            comment=data.validated_data.get("comment", ""),
-            expected_version=data.validated_data.get("expected_version"),
+            actor=Actor.from_request(request), item=self._item(review, item_id), **values
         )
-        return Response(s.ReviewItemSerializer(self._item(review, item.pk)).data)
+        return self._item_response(review, item)
 
     @extend_schema(
         request=s.ItemEvidenceSerializer,
@@ -199,23 +197,13 @@ class ReviewViewSet(
     def item_evidence(self, request, pk=None, item_id=None):
         """Attach evidence of the same service to an item."""
         review = self.get_object()
-        data = s.ItemEvidenceSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        evidence = Evidence.objects.filter(
-            pk=data.validated_data["evidence"], service=review.service
-        ).first()
-        if evidence is None:
-            raise DomainError(
-                "No such evidence for this service.", details={"evidence": ["not found"]}
-            )
+        values = dict(_validated(s.ItemEvidenceSerializer, request))
+        evidence = _of_service(Evidence, values.pop("evidence"), review.service, "evidence")
         item = self._item(review, item_id)
         workflow.item_attach_evidence(
-            actor=Actor.from_request(request),
-            item=item,
-            evidence=evidence,
-            expected_version=data.validated_data.get("expected_version"),
+            actor=Actor.from_request(request), item=item, evidence=evidence, **values
         )
-        return Response(s.ReviewItemSerializer(self._item(review, item.pk)).data)
+        return self._item_response(review, item)
 
 
 class WaiverFilter(filters.FilterSet):
@@ -228,12 +216,17 @@ class WaiverFilter(filters.FilterSet):
 
 @extend_schema(tags=["waivers"])
 class WaiverViewSet(
-    ServiceScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    ServiceScopedMixin,  # first: the API schema describes operations by the first docstring
+    TransitionMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     serializer_class = s.WaiverSerializer
     filterset_class = WaiverFilter
     ordering_fields = ["created_at", "expires_at"]
     ordering = ["-created_at"]
+    object_name = "waiver"
 
     def base_queryset(self):
         return Waiver.objects.select_related("service__team", "requested_by", "decided_by")
@@ -241,9 +234,7 @@ class WaiverViewSet(
     @extend_schema(request=s.WaiverRequestSerializer, responses={201: s.WaiverSerializer})
     def create(self, request):
         """Request a waiver (risk acceptance) for one control."""
-        data = s.WaiverRequestSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        values = dict(_validated(s.WaiverRequestSerializer, request))
         service = _service(request, values.pop("service"))
         waiver = workflow.waiver_request(
             actor=Actor.from_request(request), service=service, **values
@@ -253,25 +244,11 @@ class WaiverViewSet(
     @extend_schema(request=s.WaiverDecideSerializer, responses={200: s.WaiverSerializer})
     @action(detail=True, methods=["post"])
     def decide(self, request, pk=None):
-        data = s.WaiverDecideSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        waiver = workflow.waiver_decide(
-            actor=Actor.from_request(request),
-            waiver=self.get_object(),
-            approve=data.validated_data["approve"],
-            comment=data.validated_data.get("comment", ""),
-            expires_at=data.validated_data.get("expires_at"),
-        )
+        waiver = self.transition(request, s.WaiverDecideSerializer, workflow.waiver_decide)
         return Response(s.WaiverSerializer(waiver).data)
 
     @extend_schema(request=s.WaiverRevokeSerializer, responses={200: s.WaiverSerializer})
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):
-        data = s.WaiverRevokeSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        waiver = workflow.waiver_revoke(
-            actor=Actor.from_request(request),
-            waiver=self.get_object(),
-            reason=data.validated_data["reason"],
-        )
+        waiver = self.transition(request, s.WaiverRevokeSerializer, workflow.waiver_revoke)
         return Response(s.WaiverSerializer(waiver).data)
