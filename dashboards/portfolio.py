@@ -29,7 +29,7 @@ from controls.models import CatalogVersion, Control, ControlMapping, Framework
 from dashboards import readiness
 from reviews.choices import ItemOutcome, ReviewStatus
 from reviews.models import Review, ReviewItem
-from services.models import AwsTarget
+from services.models import AwsTarget, Service
 from services.selectors import service_list_for
 
 # Outcomes that meet a control for compliance purposes (evidence freshness is the review's
@@ -322,7 +322,7 @@ def worst_first(rows: list[dict], limit: int) -> list[dict]:
     ]
 
 
-def summary(user, services_qs, *, now: datetime | None = None) -> dict:
+def summary(services_qs, *, sees_all: bool, now: datetime | None = None) -> dict:
     """The portfolio-wide numbers of the dashboard for the services in ``services_qs``:
     readiness by team and tier, compliance by framework, the approval trend and the controls
     failing most often. A fixed number of queries (two plain lists of services and reviews,
@@ -346,7 +346,7 @@ def summary(user, services_qs, *, now: datetime | None = None) -> dict:
         "by_team": by_team,
         "by_tier": readiness_counts(buckets, lambda s: f"Tier {s.tier}"),
         "framework_totals": compliance_by_framework(tallies, frameworks(catalog)),
-        "trend": trend(services_qs, user.sees_all_services, now),
+        "trend": trend(services_qs, sees_all, now),
         "failing": top_failing_controls(services_qs, catalog, tallies),
     }
 
@@ -370,8 +370,16 @@ def summary_scope(user, *, team: str = "", tier: str = "") -> str:
     return f"{who}|team={team}|tier={tier}"
 
 
+# The scope of an unfiltered dashboard for users who see every service.
+ALL_SCOPE = "all|team=|tier="
+
+
+def _key(what: str, scope: str) -> str:
+    return f"dashboards:{what}:v1:" + hashlib.sha256(scope.encode()).hexdigest()
+
+
 def _cached(what: str, scope: str, compute):
-    key = f"dashboards:{what}:v1:" + hashlib.sha256(scope.encode()).hexdigest()
+    key = _key(what, scope)
     data = cache.get(key)
     if data is None:
         data = compute()
@@ -381,7 +389,17 @@ def _cached(what: str, scope: str, compute):
 
 def summary_cached(user, services_qs, *, scope: str) -> dict:
     """``summary`` reused for ``SUMMARY_CACHE_SECONDS`` by every user with the same scope."""
-    return _cached("summary", scope, lambda: summary(user, services_qs))
+    return _cached("summary", scope, lambda: summary(services_qs, sees_all=user.sees_all_services))
+
+
+def summary_refresh_all() -> dict:
+    """Recompute and cache the unfiltered summary of users who see every service (reviewers,
+    auditors, admins), so that no page load pays for it (run by Celery beat a little more
+    often than ``SUMMARY_CACHE_SECONDS``)."""
+
+    data = summary(Service.objects.select_related("team"), sees_all=True)
+    cache.set(_key("summary", ALL_SCOPE), data, SUMMARY_CACHE_SECONDS)
+    return data
 
 
 def team_choices(user) -> list[dict]:

@@ -338,3 +338,18 @@ def test_navigation_hides_what_the_role_cannot_use(catalog, owner, client_for):
     body = client_for(owner).get("/").content.decode()
     assert ">Review queue<" not in body and ">Audit log<" not in body
     assert ">Exports<" in body and ">Dashboard<" in body and 'role="search"' in body
+
+
+def test_beat_task_keeps_the_summary_warm_for_reviewers(catalog, auditor, client_for, monkeypatch):
+    from dashboards.tasks import refresh_portfolio_summary
+
+    build_portfolio(catalog, 3)
+    assert refresh_portfolio_summary.apply().get()["services"] == 3
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("the page computed the summary again")
+
+    monkeypatch.setattr(portfolio, "summary", not_again)
+    response = client_for(auditor).get(reverse("dashboards:portfolio"))
+    assert response.context["service_count"] == 3
+    assert response.context["ready_count"] == 0
