@@ -20,6 +20,11 @@ def _start_of_day(value):
     return timezone.make_aware(datetime.combine(value, time.min))
 
 
+def _text(rows: int, **kwargs) -> forms.CharField:
+    """A text field typed into a box ``rows`` lines high."""
+    return forms.CharField(widget=forms.Textarea(attrs={"rows": rows}), **kwargs)
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -40,12 +45,7 @@ class VersionedForm(forms.Form):
 
 class ItemOutcomeForm(VersionedForm):
     outcome = forms.ChoiceField(choices=ItemOutcome.choices, label="Outcome")
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}),
-        required=False,
-        label="Reason",
-        help_text="Required when not applicable.",
-    )
+    reason = _text(2, required=False, label="Reason", help_text="Required when not applicable.")
     waiver = forms.ModelChoiceField(
         queryset=None, required=False, label="Waiver", help_text="Required when waived."
     )
@@ -99,24 +99,19 @@ class CheckResultPickForm(VersionedForm):
 
 
 class CommentForm(forms.Form):
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Comment")
+    body = _text(3, label="Comment")
 
 
 class VerdictForm(VersionedForm):
     verdict = forms.ChoiceField(
         choices=[(Verdict.ACCEPTED, "Accept"), (Verdict.REJECTED, "Reject")], label="Verdict"
     )
-    comment = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}),
-        required=False,
-        label="Comment",
-        help_text="Required when rejecting.",
-    )
+    comment = _text(2, required=False, label="Comment", help_text="Required when rejecting.")
 
 
 class RequestChangesForm(VersionedForm):
-    comment = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
+    comment = _text(
+        3,
         required=False,
         label="What must change",
         help_text="Rejected items' comments are sent too.",
@@ -125,9 +120,7 @@ class RequestChangesForm(VersionedForm):
 
 class SignOffForm(VersionedForm):
     role = forms.ChoiceField(label="Sign off as")
-    comment = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Comment"
-    )
+    comment = _text(2, required=False, label="Comment")
 
     def __init__(self, *args, roles=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -137,13 +130,13 @@ class SignOffForm(VersionedForm):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Reason")
+    reason = _text(2, label="Reason")
 
 
 class WaiverRequestForm(forms.Form):
     control_code = forms.ChoiceField(label="Control")
-    justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
-    compensating_controls = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    justification = _text(3)
+    compensating_controls = _text(3)
     risk_owner = forms.CharField(max_length=200, help_text="Who accepts the risk (name, role).")
     expires_on = forms.DateField(widget=DateInput, label="Expires on")
     release = forms.CharField(max_length=100, required=False, help_text="Optional: one release.")
@@ -164,11 +157,7 @@ class WaiverRequestForm(forms.Form):
 
 class WaiverDecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
-    comment = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}),
-        required=False,
-        help_text="Required when rejecting.",
-    )
+    comment = _text(2, required=False, help_text="Required when rejecting.")
     expires_on = forms.DateField(
         widget=DateInput, required=False, label="Shorten expiry to", help_text="Optional."
     )
