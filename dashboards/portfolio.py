@@ -4,7 +4,7 @@
 A fixed number of queries whatever the number of services: every read is one aggregate or
 one ``values()`` list; grouping happens in Python over those rows. The portfolio-wide
 ``summary`` still reads a row per service and per review and aggregates every governing
-checklist (about 0.1 s at 2,000 services), so the page caches it for a few minutes
+checklist (0.15-0.25 s at 2,000 services), so the page caches it for a few minutes
 (``summary_cached``) and says how old it is; the heatmap is computed for one page of
 services at a time.
 """
@@ -396,7 +396,6 @@ def summary_refresh_all() -> dict:
     """Recompute and cache the unfiltered summary of users who see every service (reviewers,
     auditors, admins), so that no page load pays for it (run by Celery beat a little more
     often than ``SUMMARY_CACHE_SECONDS``)."""
-
     data = summary(Service.objects.select_related("team"), sees_all=True)
     cache.set(_key("summary", ALL_SCOPE), data, SUMMARY_CACHE_SECONDS)
     return data
