@@ -8,6 +8,7 @@ that transaction, and region/run completion are conditional updates too.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import uuid
@@ -192,7 +193,7 @@ def region_collect(region_run_id: int, *, claimant: str = "") -> None:
     if not functions:
         _finish_region(rr.pk)
         return
-    _evaluate_fetched(rr.pk)
+    _evaluate_fetched(rr.pk, ctx=ctx, claimant=claimant)
 
 
 def _create_batches(
@@ -253,13 +254,32 @@ def _gather_while_fetching(ctx, rr, functions, all_configs, claimant) -> tuple[d
     return done["inv"], done["unavailable"], done["calls"]
 
 
-def _evaluate_fetched(region_run_id: int) -> None:
-    """Evaluate and store the batches that were fetched before the bulk answers were ready."""
-    fetched = CollectionBatch.objects.filter(
-        region_run_id=region_run_id, status=BatchStatus.FETCHED
-    ).values_list("pk", flat=True)
-    for batch_id in fetched:
-        batch_collect(batch_id)
+def _evaluate_fetched(region_run_id: int, *, ctx=None, claimant: str = "") -> None:
+    """Evaluate and store the batches that were fetched before the bulk answers were ready.
+    With a connection at hand, a pending batch streams meanwhile (its calls in flight while
+    these are evaluated), so the quota does not idle while this task evaluates."""
+    fetched = list(
+        CollectionBatch.objects.filter(
+            region_run_id=region_run_id, status=BatchStatus.FETCHED
+        ).values_list("pk", flat=True)
+    )
+    evaluated: list[bool] = []
+
+    def evaluate() -> None:
+        for batch_id in fetched:
+            batch_collect(batch_id)
+        evaluated.append(True)
+
+    if fetched and ctx is not None:
+        pending = CollectionBatch.objects.filter(
+            region_run_id=region_run_id, status=BatchStatus.PENDING
+        ).order_by("-index")
+        for batch_id in pending.values_list("pk", flat=True):
+            batch_collect(batch_id, ctx=ctx, claimant=claimant, side_work=evaluate)
+            if evaluated:
+                break
+    if not evaluated:
+        evaluate()
     _finish_region_if_done(region_run_id)
 
 
@@ -363,11 +383,13 @@ def _claim(batch_id: int, claimant: str) -> bool:
     return True
 
 
-def batch_collect(batch_id: int, ctx=None, *, claimant: str = "") -> None:
+def batch_collect(batch_id: int, ctx=None, *, claimant: str = "", side_work=None) -> None:
     """Per-function calls for one batch; then, if the region's bulk answers are ready,
     snapshots and results in one transaction, else the answers wait in the payload for the
     region task. Safe to run twice: every step is a conditional update, and a pending batch
-    is claimed first, so a batch some other task is fetching is left to it."""
+    is claimed first, so a batch some other task is fetching is left to it. ``side_work`` (no
+    arguments, its own transactions) runs while a streaming batch's calls are in flight; it
+    does not run when the batch does not stream."""
     batch = CollectionBatch.objects.select_related(
         "region_run__run__aws_target", "region_run__run__service"
     ).get(pk=batch_id)
@@ -381,7 +403,7 @@ def batch_collect(batch_id: int, ctx=None, *, claimant: str = "") -> None:
     if batch.status == BatchStatus.PENDING and rr.bulk_ready:
         # Batch and region were read in one statement: the region was bulk_ready, so this
         # batch's bulk slice and the region's final ``unavailable`` were committed before.
-        _stream_batch(batch, run, rr, ctx)
+        _stream_batch(batch, run, rr, ctx, side_work)
         _finish_region_if_done(rr.pk)
         return
     fetched = None
@@ -429,20 +451,24 @@ def batch_collect(batch_id: int, ctx=None, *, claimant: str = "") -> None:
 _STREAM_FLUSH = 10
 
 
-def _stream_batch(batch, run, rr, ctx) -> None:
+def _stream_batch(batch, run, rr, ctx, side_work=None) -> None:
     """The bulk answers were ready when the batch started: claim the batch with the
     conditional update that flips it to ``done`` (its row lock is held until commit, so a
     concurrent copy of the task waits, then finds it done and writes nothing), then evaluate
     and insert each function as soon as its answers arrive, while the other functions' calls
     are in flight, so neither the checks nor the database leave the Lambda quota idle. Any
-    failure rolls the whole batch back to ``pending``."""
+    failure rolls the whole batch back to ``pending``. The calls start (and ``side_work``
+    runs) before that transaction, which is open only while answers are consumed."""
     evaluator = _Evaluator(batch, run, rr)
     now = timezone.now()
+    answers = _fetch_each(batch, run, rr, ctx, ordered=False, on_started=side_work)
+    first = next(answers, None)
     with transaction.atomic():
         claimed = CollectionBatch.objects.filter(pk=batch.pk, status=BatchStatus.PENDING).update(
             status=BatchStatus.DONE, payload={}, bulk={}
         )
         if not claimed:
+            answers.close()  # waits for the calls in flight, keeps none of their answers
             return
         pending: list[tuple[ResourceSnapshot, dict]] = []
         functions = results = 0
@@ -453,7 +479,7 @@ def _stream_batch(batch, run, rr, ctx) -> None:
             pending.clear()
             return written
 
-        for fetched in _fetch_each(batch, run, rr, ctx, ordered=False):
+        for fetched in itertools.chain([first] if first is not None else [], answers):
             pending.append(evaluator.evaluate(fetched))
             functions += 1
             if len(pending) >= _STREAM_FLUSH:
@@ -468,8 +494,9 @@ def _stream_batch(batch, run, rr, ctx) -> None:
         )
 
 
-def _fetch_each(batch, run, rr, ctx, *, ordered: bool):
-    """Yield the per-function answers of the batch: in item order, or as they arrive."""
+def _fetch_each(batch, run, rr, ctx, *, ordered: bool, on_started=None):
+    """Yield the per-function answers of the batch: in item order, or as they arrive.
+    ``on_started`` runs once every call is submitted, before the first answer is awaited."""
     items = batch.payload["items"]
     baseline = _reusable(run, items)
     try:
@@ -477,6 +504,8 @@ def _fetch_each(batch, run, rr, ctx, *, ordered: bool):
     except collect.AWS_ERRORS as exc:
         message = collect.describe(exc, role_arn=run.role_arn, region=rr.region)
         at = timezone.now().isoformat()
+        if on_started is not None:
+            on_started()
         for i in items:
             yield {
                 "arn": i["fn"]["arn"],
@@ -493,6 +522,8 @@ def _fetch_each(batch, run, rr, ctx, *, ordered: bool):
         futures = [
             pool.submit(_fetch_one, ctx, run, i["fn"], baseline.get(i["fn"]["arn"])) for i in items
         ]
+        if on_started is not None:
+            on_started()
         for future in futures if ordered else as_completed(futures):
             yield future.result()
 

@@ -106,3 +106,42 @@ def test_a_redelivered_region_task_gives_back_its_claims_and_the_run_completes(
     ) == {BatchStatus.DONE}
     assert len(called) == len(set(called)) == run.functions_discovered
     assert outcomes(run) == json.loads(GOLDEN.read_text())
+
+
+def test_the_region_task_evaluates_fetched_batches_while_a_pending_batch_streams(
+    emulator, owner, payments_target, django_capture_on_commit_callbacks, monkeypatch, settings
+):
+    settings.COLLECTION_BATCH_SIZE = 2
+    events: list[tuple[str, int]] = []
+    gather = pipeline._gather_while_fetching
+    stream, write = pipeline._stream_batch, pipeline._write_batch
+
+    def fetch_first_batches_then_bulk(ctx, rr, functions, all_configs, claimant):
+        # As if the region task had fetched the first two batches during the bulk phase.
+        for batch_id in rr.batches.order_by("index").values_list("pk", flat=True)[:2]:
+            pipeline.batch_collect(batch_id, ctx=ctx, claimant=claimant)
+        monkeypatch.setattr(pipeline.threading.Thread, "is_alive", lambda self: False)
+        return gather(ctx, rr, functions, all_configs, claimant)
+
+    def stream_spy(batch, *args):
+        events.append(("stream", batch.index))
+        stream(batch, *args)
+        events.append(("streamed", batch.index))
+
+    def write_spy(batch, *args):
+        events.append(("write", batch.index))
+        return write(batch, *args)
+
+    monkeypatch.setattr(tasks.collect_batch, "delay_on_commit", lambda batch_id: None)
+    monkeypatch.setattr(pipeline, "_gather_while_fetching", fetch_first_batches_then_bulk)
+    monkeypatch.setattr(pipeline, "_stream_batch", stream_spy)
+    monkeypatch.setattr(pipeline, "_write_batch", write_spy)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = collection_run_start(actor=Actor.for_user(owner), aws_target=payments_target)
+
+    last = run.region_runs.get().batches.order_by("-index").first().index
+    assert events[:4] == [("stream", last), ("write", 0), ("write", 1), ("streamed", last)]
+    statuses = dict(
+        CollectionBatch.objects.filter(region_run__run=run).values_list("index", "status")
+    )
+    assert statuses[0] == statuses[1] == statuses[last] == BatchStatus.DONE

@@ -53,7 +53,10 @@ def test_batches_started_after_the_bulk_phase_stream_with_golden_results(
     run.refresh_from_db()
 
     assert len(seen) >= 4
-    assert streamed and streamed == sorted(set(streamed)) == seen[1::2]
+    # The region task streams the last pending batch itself while it evaluates the batches
+    # fetched before the bulk phase; the test's late messages stream the others.
+    assert streamed[0] == max(seen[1::2])
+    assert sorted(streamed) == sorted(set(streamed)) == seen[1::2]
     assert set(
         CollectionBatch.objects.filter(region_run__run=run).values_list("status", flat=True)
     ) == {BatchStatus.DONE}
