@@ -327,6 +327,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     "notifications-scan-expiring": {"task": "notifications.scan_expiring", "schedule": 86400},
     # Forget replay-protection entries of OIDC tokens that have expired anyway.
     "gate-purge-jti": {"task": "gate.purge_seen_jti", "schedule": 3600.0},
+    # Keep the portfolio dashboard's cached summary warm (it lives 5 minutes; CACHE_URL).
+    "dashboard-summary": {
+        "task": "dashboards.tasks.refresh_portfolio_summary",
+        "schedule": 240.0,
+    },
 }
 CELERY_IMPORTS = ["portal.tasks"]
 
