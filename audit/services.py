@@ -145,7 +145,9 @@ def audit_record(
         source_ip=source_ip,
         user_agent=clean_text(actor.user_agent, 512),
     )
-    with transaction.atomic():
+    # No savepoint of its own (two statements saved on every audited action): a failure here
+    # rolls back to the caller's nearest savepoint or the whole transaction, as promised.
+    with transaction.atomic(savepoint=False):
         head = _lock_head()
         event.seq = head.seq + 1
         event.prev_hash = head.hash
