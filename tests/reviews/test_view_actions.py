@@ -14,7 +14,7 @@ from audit.models import AuditEvent
 from evidence.choices import EvidenceKind
 from evidence.models import Evidence
 from reviews import workflow
-from reviews.choices import CommentKind, ReviewStatus, WaiverStatus
+from reviews.choices import CommentKind, ItemOutcome, ReviewStatus, WaiverStatus
 from reviews.models import ItemComment, ItemEvidence, SignOff, Waiver
 from tests.factories import CheckResultFactory, RoleGrantFactory, WaiverFactory
 from tests.reviews.conftest import act, item_for, make_ready
@@ -536,3 +536,36 @@ def test_revoked_waiver_cannot_be_revoked_again(post, owner, risk, approved_waiv
     result = post(owner, waiver_url(approved_waiver, "waiver_revoke"), {"reason": "Second"})
     refused(result, f"Waiver #{approved_waiver.pk} is already revoked.", "waiver.revoke", "owner")
     assert Waiver.objects.get().revoked_reason == "First"
+
+
+@pytest.fixture
+def approved_on_waiver(draft, owner, sre, security, approved_waiver):
+    """An approved review whose PRR-SEC-001 item is waived by ``approved_waiver``."""
+    make_ready(draft, owner)
+    item = item_for(draft, "PRR-SEC-001")
+    workflow.item_update(
+        actor=act(owner), item=item, outcome=ItemOutcome.WAIVED, waiver=approved_waiver
+    )
+    workflow.review_submit(actor=act(owner), review=draft)
+    for user, role in ((sre, "sre"), (security, "security")):
+        workflow.signoff_record(actor=act(user), review=draft, role=role)
+    draft.refresh_from_db()
+    assert draft.status == ReviewStatus.APPROVED
+    return draft
+
+
+def test_revoking_a_waiver_revokes_the_approval_relying_on_it(
+    post, risk, approved_waiver, approved_on_waiver
+):
+    result = post(risk, waiver_url(approved_waiver, "waiver_revoke"), {"reason": "Too risky"})
+    succeeded(
+        result,
+        approved_waiver.get_absolute_url(),
+        "Waiver revoked.",
+        ("waiver.revoke", "risk"),
+        ("review.revoke", "risk"),
+    )
+    approved_on_waiver.refresh_from_db()
+    assert approved_on_waiver.status == ReviewStatus.REVOKED
+    expected = f"waiver #{approved_waiver.pk} for PRR-SEC-001 revoked"
+    assert approved_on_waiver.revoked_reason == expected
