@@ -195,10 +195,12 @@ def test_link_that_is_not_a_url_is_refused(post, owner, draft):
 def test_auditor_cannot_link_evidence(post, auditor, draft):
     _, url = item_url(draft, "PRR-SEC-001", "item_link")
     result = post(auditor, url, {"url": "https://wiki.example.com/iam"})
-    [(level, message)] = result.shown
-    assert level == "error" and "Only members of" in message
+    text = "Only members of Payments or a platform admin may add evidence for this service."
+    assert result.shown == [("error", text)]
     assert not Evidence.objects.exists() and not ItemEvidence.objects.exists()
-    assert all(outcome == DENIED for _, outcome, _ in result.events)
+    # The evidence service refuses before any workflow call, and records no denial (unlike
+    # the workflow's refusals): nothing at all is written.
+    assert result.events == []
 
 
 def test_stale_link_page_attaches_nothing(post, owner, draft):
