@@ -3,6 +3,8 @@ its message. Refusals are audited by the workflow itself."""
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
@@ -299,34 +301,53 @@ def _attach(request, item, evidence, version):
     )
 
 
-def _store_evidence(*, actor, review, item, form):
-    """The evidence a valid evidence form names: one already collected, or new evidence of
-    the item's control from an automated check result, a link or an uploaded file."""
+def _new_evidence(form):
+    """The evidence service call that creates what a valid evidence form names (a check
+    result, a link or an uploaded file), for ``workflow.item_attach_new_evidence``."""
     data = form.cleaned_data
-    if isinstance(form, forms.EvidencePickForm):
-        return data["evidence"]
-    of = {"actor": actor, "service": review.service, "control_code": item.control.code}
     if isinstance(form, forms.CheckResultPickForm):
-        return evidence_services.evidence_from_check_result(check_result=data["check_result"], **of)
+        return functools.partial(
+            evidence_services.evidence_from_check_result, check_result=data["check_result"]
+        )
     if isinstance(form, forms.EvidenceLinkForm):
-        return evidence_services.evidence_add_link(url=data["url"], title=data["title"], **of)
-    return evidence_services.evidence_store_file(
+        return functools.partial(
+            evidence_services.evidence_add_link, url=data["url"], title=data["title"]
+        )
+    return functools.partial(
+        evidence_services.evidence_store_file,
         uploaded_file=data["file"],
         title=data["title"],
         period_start=data["period_start"],
         period_end=data["period_end"],
-        **of,
     )
 
 
+def _attach_new(actor, item, form, version):
+    """Create and attach in one transaction: a refused attach stores no evidence."""
+    return workflow.item_attach_new_evidence(
+        actor=actor, item=item, make_evidence=_new_evidence(form), expected_version=version
+    )
+
+
+def _attached_text(link, digits: int | None = None) -> str:
+    evidence = link.evidence
+    return f"Attached {evidence.title or evidence.sha256[:digits]}."
+
+
 def _attach_from(request, review, item, form):
-    """Attach the evidence a posted evidence form names, then back to the item's page."""
-    if form.is_valid():
-        evidence = _call(request, _store_evidence, review=review, item=item, form=form)
-        if evidence:
-            _attach(request, item, evidence, _version(form))
-    else:
+    """Attach the evidence a posted evidence form names (one already collected, or new
+    evidence of the item's control), then back to the item's page."""
+    if not form.is_valid():
         _form_errors(request, form)
+    elif isinstance(form, forms.EvidencePickForm):
+        _attach(request, item, form.cleaned_data["evidence"], _version(form))
+    else:
+        link = _call(
+            request,
+            lambda actor: _attach_new(actor, item, form, _version(form)),
+        )
+        if link:
+            messages.success(request, _attached_text(link))
     return _back_to_item(item)
 
 
@@ -674,15 +695,11 @@ def _inline_evidence(request, review, item, action, version) -> tuple[str, str]:
         form = forms.EvidenceUploadForm(request.POST, request.FILES)
     if not form.is_valid():
         return _error_text(form), ""
-    actor = Actor.from_request(request)
     try:
-        evidence = _store_evidence(actor=actor, review=review, item=item, form=form)
-        workflow.item_attach_evidence(
-            actor=actor, item=item, evidence=evidence, expected_version=version
-        )
+        link = _attach_new(Actor.from_request(request), item, form, version)
     except DomainError as exc:
         return exc.message, ""
-    return "", f"Attached {evidence.title or evidence.sha256[:12]}."
+    return "", _attached_text(link, 12)
 
 
 PREVIEW_BYTES = 4096

@@ -195,6 +195,25 @@ def item_attach_evidence(
     return link
 
 
+@guards.transition("review.evidence_attach")
+def item_attach_new_evidence(
+    *, actor: Actor, item: ReviewItem, make_evidence, expected_version: int | None = None
+) -> ItemEvidence:
+    """Create evidence with ``make_evidence(actor=, service=, control_code=)`` (an evidence
+    service call) and attach it, in one transaction, once the review is known to take it: a
+    refused attach (stale page, review not editable, caller not on the owning side) stores
+    no evidence."""
+    with transaction.atomic():
+        review, locked = guards.lock_item(item, expected_version)
+        guards.require_owner_side(actor, review.service, "attach evidence")
+        guards.require_status(review, EDITABLE_STATUSES, "attach evidence")
+        evidence = make_evidence(
+            actor=actor, service=review.service, control_code=locked.control.code
+        )
+        # Already checked and locked above; the inner call's refusal is this one's.
+        return item_attach_evidence.__wrapped__(actor=actor, item=locked, evidence=evidence)
+
+
 @guards.transition("review.evidence_detach")
 def item_detach_evidence(
     *, actor: Actor, item: ReviewItem, evidence, expected_version: int | None = None

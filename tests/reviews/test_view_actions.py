@@ -195,12 +195,9 @@ def test_link_that_is_not_a_url_is_refused(post, owner, draft):
 def test_auditor_cannot_link_evidence(post, auditor, draft):
     _, url = item_url(draft, "PRR-SEC-001", "item_link")
     result = post(auditor, url, {"url": "https://wiki.example.com/iam"})
-    text = "Only members of Payments or a platform admin may add evidence for this service."
-    assert result.shown == [("error", text)]
     assert not Evidence.objects.exists() and not ItemEvidence.objects.exists()
-    # The evidence service refuses before any workflow call, and records no denial (unlike
-    # the workflow's refusals): nothing at all is written.
-    assert result.events == []
+    # The attach is checked before any evidence is made, and its refusal is audited.
+    refused(result, "may attach evidence", "review.evidence_attach", "auditor")
 
 
 def test_stale_link_page_attaches_nothing(post, owner, draft):
@@ -216,18 +213,13 @@ def test_stale_link_page_attaches_nothing(post, owner, draft):
     assert draft.version == stale + 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="views._attach_from stores the link as Evidence (own transaction, audited) before "
-    "item_attach_evidence checks the version/status: a refused attach leaves an unattached "
-    "Evidence row and a successful evidence.create audit event behind (upload and the inline "
-    "editor share the path)",
-)
 def test_refused_link_leaves_no_evidence_behind(post, owner, draft):
+    # Evidence is made in the attach's transaction, after its checks: a stale page stores
+    # nothing and audits only the refusal (it used to leave an unattached, audited row).
     _, url = item_url(draft, "PRR-SEC-001", "item_link")
     result = post(owner, url, {"url": "https://wiki.example.com/iam", "version": 0})
     assert not Evidence.objects.exists()
-    assert all(outcome == DENIED for _, outcome, _ in result.events)
+    assert result.events == [("review.evidence_attach", DENIED, "owner")]
 
 
 # --- evidence from a collected check result ---------------------------------------------------

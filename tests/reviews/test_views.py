@@ -9,6 +9,7 @@ from django.urls import reverse
 from accounts.choices import Role
 from audit.choices import Outcome
 from audit.models import AuditEvent
+from evidence.models import Evidence
 from reviews.choices import ReviewStatus
 from reviews.models import Review, SignOff
 from tests.factories import RoleGrantFactory
@@ -225,3 +226,21 @@ def test_waiver_request_and_decision_pages(client_for, owner, risk, service, cat
     )
     waiver.refresh_from_db()
     assert waiver.status == "approved" and waiver.decided_by == risk
+
+
+def test_upload_to_a_review_no_longer_editable_stores_no_evidence(client_for, owner, draft):
+    item = item_for(draft, "PRR-SEC-001")
+    stale = draft.version
+    Review.objects.filter(pk=draft.pk).update(status="submitted", version=stale + 1)
+    upload = SimpleUploadedFile("policy.json", b'{"Statement": []}', "application/json")
+    response = client_for(owner).post(
+        reverse("reviews:item_upload", args=[draft.pk, item.pk]),
+        {"file": upload, "title": "IAM policy", "version": stale},
+        follow=True,
+    )
+    assert "The review changed since you loaded it" in page_text(response)
+    assert not Evidence.objects.exists()
+    assert not AuditEvent.objects.filter(action="evidence.create").exists()
+    assert AuditEvent.objects.filter(
+        action="review.evidence_attach", outcome=Outcome.DENIED
+    ).exists()
