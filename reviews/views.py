@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts.choices import Role
 from accounts.models import Team
 from audit.context import Actor
 from audit.selectors import events_for_object
@@ -24,7 +25,7 @@ from evidence.selectors import evidence_for_service
 from exports.selectors import may_export_service
 from portal.errors import DomainError
 from reviews import conf, forms, readiness, selectors, workflow
-from reviews.choices import ItemOutcome, ReviewStatus
+from reviews.choices import ItemOutcome, ReviewStatus, WaiverStatus
 from reviews.models import ItemComment, ReviewItem, Waiver
 from services.choices import Tier
 from services.selectors import service_list_for
@@ -531,7 +532,7 @@ def waiver_detail(request, pk):
     waiver = _visible_waiver(request, pk)
     user = request.user
     independent_risk = (
-        user.has_role("risk")
+        user.has_role(Role.RISK)
         and waiver.service.team_id not in user.team_ids
         and waiver.requested_by_id != user.pk
     )
@@ -540,10 +541,10 @@ def waiver_detail(request, pk):
         "reviews/waiver_detail.html",
         {
             "waiver": waiver,
-            "can_decide": independent_risk and waiver.status == "requested",
-            "can_revoke": waiver.current_status in ("requested", "approved")
+            "can_decide": independent_risk and waiver.status == WaiverStatus.REQUESTED,
+            "can_revoke": waiver.current_status in (WaiverStatus.REQUESTED, WaiverStatus.APPROVED)
             and (
-                user.has_role("risk")
+                user.has_role(Role.RISK)
                 or user.is_platform_admin
                 or waiver.service.team_id in user.team_ids
             ),
