@@ -91,6 +91,11 @@ def make_target(prefix: str = "bench-"):
             "function_name_prefix": prefix,
         },
     )
+    if target.function_name_prefix != prefix:
+        # Several sizes in one invocation (--functions 100 2000) reuse the target: select
+        # this size's functions, not the previous size's.
+        target.function_name_prefix = prefix
+        target.save(update_fields=["function_name_prefix"])
     return target
 
 
