@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from audit.choices import ActorType
 from audit.context import Actor
-from audit.services import audit_record
+from audit.services import audit_denied, audit_record
 from evidence import validation
 from evidence.choices import CiEvidenceKind, EvidenceKind, SourceType
 from evidence.models import Evidence, storage_name_for
@@ -32,12 +32,19 @@ _url_validator = URLValidator(schemes=["https", "http"])
 
 
 def _require_service_member(actor: Actor, service, action: str) -> None:
+    """Refuse (and audit the refusal) unless the caller is on the owning team or an admin.
+    Called before any of the service's writes, so the denial is not rolled back with them."""
     user = actor.user
     if user is None or not (user.is_platform_admin or service.team_id in user.team_ids):
-        raise DomainError(
-            f"Only members of {service.team.name} or a platform admin may {action}.",
-            code="not_allowed",
+        message = f"Only members of {service.team.name} or a platform admin may {action}."
+        audit_denied(
+            actor=actor,
+            action="evidence.create",
+            obj=service,
+            message=message,
+            service_slug=service.slug,
         )
+        raise DomainError(message, code="not_allowed")
 
 
 def _check_period(collected_at, period_start, period_end, expires_at) -> None:

@@ -145,6 +145,15 @@ def test_only_the_owning_team_uploads(who, cast, service):
     with pytest.raises(DomainError) as exc:
         upload(cast[who], service, "a.pdf", PDF)
     assert exc.value.code == "not_allowed"
+    assert not Evidence.objects.exists()
+    # The refusal is on the record, like the review workflow's refusals.
+    denied = AuditEvent.objects.get(action="evidence.create")
+    assert (denied.outcome, denied.actor_user, denied.service_slug) == (
+        "denied",
+        cast[who],
+        service.slug,
+    )
+    assert "may upload evidence" in denied.message
 
 
 def test_link_evidence_hashes_the_url(owner, service):
