@@ -108,6 +108,20 @@ def other_service(other_team):
 
 
 @pytest.fixture
+def media(settings, tmp_path):
+    """Stored evidence files go to a throwaway folder (returned); use it in modules that
+    upload with ``pytestmark = pytest.mark.usefixtures("media")``."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path},
+        },
+    }
+    return tmp_path
+
+
+@pytest.fixture
 def client_for(client):
     """``client_for(user)`` returns a test client signed in as that user."""
 

@@ -15,18 +15,9 @@ from evidence.models import Evidence
 from portal.errors import DomainError
 from tests.factories import EvidenceFactory
 
+pytestmark = pytest.mark.usefixtures("media")
+
 PDF = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n%%EOF\n"
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path},
-        },
-    }
 
 
 def upload(actor_user, service, name, content, **kwargs):

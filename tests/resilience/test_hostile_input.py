@@ -24,7 +24,7 @@ from evidence import services as evidence_services
 from evidence.models import Evidence
 from portal.errors import DomainError
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 PAYLOADS = [
     "<script>alert(1)</script>",
@@ -33,17 +33,6 @@ PAYLOADS = [
     "line\r\nX-Injected: yes",
     '=HYPERLINK("http://evil.example","x")',
 ]
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path},
-        },
-    }
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)

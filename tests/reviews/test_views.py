@@ -15,16 +15,7 @@ from reviews.models import Review, SignOff
 from tests.factories import RoleGrantFactory
 from tests.reviews.conftest import item_for, make_ready
 
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path},
-        },
-    }
+pytestmark = pytest.mark.usefixtures("media")
 
 
 def page_text(response):
