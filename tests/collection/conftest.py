@@ -1,6 +1,7 @@
 """Fixtures for collection tests: the AWS emulator (moto server + the portal's additions) as a
 subprocess, seeded once per session, and targets pointing at the demo functions."""
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -47,9 +48,10 @@ def start_emulator(lambda_rps: float | None = None):
     return proc, url
 
 
-@pytest.fixture(scope="session")
-def emulator_url():
-    """A seeded emulator shared by the session (tests only read from it)."""
+@contextlib.contextmanager
+def seeded_emulator(*, functions: int, prefix: str, demo: bool = True):
+    """An emulator of its own with dummy credentials, seeded with ``functions`` compliant
+    functions named ``prefix``… (and the demo's functions with ``demo``); stopped on exit."""
     from collection.emulator import seed
 
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
@@ -57,11 +59,18 @@ def emulator_url():
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     proc, url = start_emulator()
     try:
-        seed(url, functions=2, prefix="payments-bulk-")
+        seed(url, functions=functions, prefix=prefix, demo=demo)
         yield url
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def emulator_url():
+    """A seeded emulator shared by the session (tests only read from it)."""
+    with seeded_emulator(functions=2, prefix="payments-bulk-") as url:
+        yield url
 
 
 @pytest.fixture

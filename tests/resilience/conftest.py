@@ -248,20 +248,11 @@ def start_worker(worker_env, tmp_path):
 @pytest.fixture(scope="session")
 def chaos_emulator():
     """The AWS emulator with a few hundred compliant functions, seeded once per session."""
-    from collection.emulator import seed
-    from tests.collection.conftest import start_emulator
+    from tests.collection.conftest import seeded_emulator
     from tests.resilience.collection_helpers import FUNCTIONS, PREFIX
 
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        os.environ.setdefault(key, "testing")
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    proc, url = start_emulator()
-    try:
-        seed(url, functions=FUNCTIONS, prefix=PREFIX, demo=False)
+    with seeded_emulator(functions=FUNCTIONS, prefix=PREFIX, demo=False) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 @pytest.fixture

@@ -46,19 +46,10 @@ EXTERNAL_ID = "prr-external-id"
 @pytest.fixture(scope="module")
 def fault_emulator():
     """An emulator of its own (faults must not reach other tests' emulators), seeded once."""
-    from collection.emulator import seed
-    from tests.collection.conftest import start_emulator
+    from tests.collection.conftest import seeded_emulator
 
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        os.environ.setdefault(key, "testing")
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    proc, url = start_emulator()
-    try:
-        seed(url, functions=BULK, prefix="payments-bulk-", demo=True)
+    with seeded_emulator(functions=BULK, prefix="payments-bulk-") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 @pytest.fixture
