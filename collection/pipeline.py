@@ -452,13 +452,12 @@ _STREAM_FLUSH = 10
 
 
 def _stream_batch(batch, run, rr, ctx, side_work=None) -> None:
-    """The bulk answers were ready when the batch started: claim the batch with the
-    conditional update that flips it to ``done`` (its row lock is held until commit, so a
-    concurrent copy of the task waits, then finds it done and writes nothing), then evaluate
-    and insert each function as soon as its answers arrive, while the other functions' calls
-    are in flight, so neither the checks nor the database leave the Lambda quota idle. Any
-    failure rolls the whole batch back to ``pending``. The calls start (and ``side_work``
-    runs) before that transaction, which is open only while answers are consumed."""
+    """The bulk answers were ready when the batch (already claimed) started: its calls start
+    (and ``side_work`` runs) first; then one transaction flips it to ``done`` with a
+    conditional update (a concurrent copy of the same task finds it done and writes nothing)
+    and evaluates and inserts each function as soon as its answers arrive, while the other
+    functions' calls are in flight, so neither the checks nor the database leave the Lambda
+    quota idle. Any failure rolls the whole batch back to ``pending``."""
     evaluator = _Evaluator(batch, run, rr)
     now = timezone.now()
     answers = _fetch_each(batch, run, rr, ctx, ordered=False, on_started=side_work)
