@@ -69,6 +69,19 @@ def max_attempts() -> int:
     return int(_number("COLLECTION_MAX_ATTEMPTS", 8, minimum=1))
 
 
+def lean_reads() -> bool:
+    """Make the per-function Lambda reads the lean way (collection/aws/lean.py) instead of
+    through botocore's client: the same requests and answers at about a third of the CPU."""
+    if hasattr(settings, "COLLECTION_LEAN_READS"):
+        return bool(settings.COLLECTION_LEAN_READS)
+    raw = os.environ.get("COLLECTION_LEAN_READS", "").strip().lower()
+    if raw in {"", "1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"COLLECTION_LEAN_READS={raw!r} is not true or false.")
+
+
 def required_tags() -> list[str]:
     return _list(
         "COLLECTION_REQUIRED_TAGS", ["owner", "service", "data-classification", "cost-center"]

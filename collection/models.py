@@ -138,8 +138,12 @@ class CollectionBatch(models.Model):
     status = models.CharField(
         max_length=8, choices=BatchStatus.choices, default=BatchStatus.PENDING
     )
-    # {"items": [{"fn": function summary}], "collected": [per-function answers]}.
+    # {"items": [{"fn": function summary}]}.
     payload = models.JSONField(default=list)
+    # The per-function answers of a batch fetched before the region's bulk answers were ready
+    # (status ``fetched``), kept until it is evaluated. A column of its own: storing them does
+    # not encode the items again.
+    fetched = models.JSONField(default=list, blank=True)
     # Function ARN -> its slice of the region-wide (bulk) answers; written by the region task
     # while per-function calls run (a column of its own, so the two writers never collide).
     bulk = models.JSONField(default=dict, blank=True)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
@@ -259,9 +260,9 @@ def _evaluate_fetched(region_run_id: int, *, ctx=None, claimant: str = "") -> No
     With a connection at hand, a pending batch streams meanwhile (its calls in flight while
     these are evaluated), so the quota does not idle while this task evaluates."""
     fetched = list(
-        CollectionBatch.objects.filter(
-            region_run_id=region_run_id, status=BatchStatus.FETCHED
-        ).values_list("pk", flat=True)
+        CollectionBatch.objects.filter(region_run_id=region_run_id, status=BatchStatus.FETCHED)
+        .order_by("index")
+        .values_list("pk", flat=True)
     )
     evaluated: list[bool] = []
 
@@ -430,12 +431,12 @@ def batch_collect(batch_id: int, ctx=None, *, claimant: str = "", side_work=None
         if not ready:
             if fetched is not None:
                 CollectionBatch.objects.filter(pk=batch.pk, status=BatchStatus.PENDING).update(
-                    status=BatchStatus.FETCHED, payload={**batch.payload, "fetched": fetched}
+                    status=BatchStatus.FETCHED, fetched=fetched
                 )
             return
     if fetched is None:
         # Loaded as ``fetched``: the answers came with the status, in the same row.
-        fetched = batch.payload.get("fetched") or []
+        fetched = batch.fetched or []
     if not rr.bulk_ready:
         # Read before the bulk answers were in: only they (and the region's final
         # ``unavailable``) are read again. A batch done meanwhile is caught by the
@@ -464,7 +465,7 @@ def _stream_batch(batch, run, rr, ctx, side_work=None) -> None:
     first = next(answers, None)
     with transaction.atomic():
         claimed = CollectionBatch.objects.filter(pk=batch.pk, status=BatchStatus.PENDING).update(
-            status=BatchStatus.DONE, payload={}, bulk={}
+            status=BatchStatus.DONE, payload={}, bulk={}, fetched=[]
         )
         if not claimed:
             answers.close()  # waits for the calls in flight, keeps none of their answers
@@ -517,14 +518,37 @@ def _fetch_each(batch, run, rr, ctx, *, ordered: bool, on_started=None):
                 "at": at,
             }
         return
-    with ThreadPoolExecutor(max_workers=conf.threads_per_batch()) as pool:
-        futures = [
-            pool.submit(_fetch_one, ctx, run, i["fn"], baseline.get(i["fn"]["arn"])) for i in items
-        ]
+    pool = _fetch_pool()
+    futures = [
+        pool.submit(_fetch_one, ctx, run, i["fn"], baseline.get(i["fn"]["arn"])) for i in items
+    ]
+    try:
         if on_started is not None:
             on_started()
         for future in futures if ordered else as_completed(futures):
             yield future.result()
+    finally:
+        wait(futures)  # a batch ends with none of its calls in flight, however it ends
+
+
+_pool_lock = threading.Lock()
+_pool: tuple[int, int, ThreadPoolExecutor] | None = None
+
+
+def _fetch_pool() -> ThreadPoolExecutor:
+    """The process's threads for per-function calls, kept between batches: a new pool per
+    batch started ``COLLECTION_THREADS`` threads every time, and their keep-alive connections
+    (a TLS handshake each, against AWS) went with them. Made again after a fork or when the
+    setting changes. Its threads never touch the database."""
+    global _pool
+    size = conf.threads_per_batch()
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid() or _pool[1] != size:
+            if _pool is not None and _pool[0] == os.getpid():
+                _pool[2].shutdown(wait=False)
+            executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="collect")
+            _pool = (os.getpid(), size, executor)
+        return _pool[2]
 
 
 class _Evaluator:
@@ -586,7 +610,7 @@ def _write_batch(batch, run, rr, evaluated) -> None:
     with transaction.atomic():
         claimed = CollectionBatch.objects.filter(
             pk=batch.pk, status__in=[BatchStatus.PENDING, BatchStatus.FETCHED]
-        ).update(status=BatchStatus.DONE, payload={}, bulk={})
+        ).update(status=BatchStatus.DONE, payload={}, bulk={}, fetched=[])
         if not claimed:
             return
         ResourceSnapshot.objects.bulk_create(snapshots)

@@ -38,6 +38,11 @@ def setup_django(*, eager: bool = True, broker: str = "memory://") -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    if eager:
+        # This process runs the tasks: prepare it as a worker process is prepared.
+        from portal.celery import prepare_worker_process
+
+        prepare_worker_process()
 
 
 def free_port() -> int:

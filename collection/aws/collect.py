@@ -30,6 +30,12 @@ class RegionContext:
             service, region=self.region, account_id=self.account_id, credentials=self.credentials
         )
 
+    def lambda_reads(self):
+        """The per-function Lambda reads (lean when allowed, see collection/aws/lean.py)."""
+        return clients.lambda_reads(
+            region=self.region, account_id=self.account_id, credentials=self.credentials
+        )
+
     def explain(self, exc: BaseException) -> str:
         return describe(exc, role_arn=self.role_arn, region=self.region)
 
@@ -52,9 +58,9 @@ def _pages(client, operation: str, key: str, page_size: int | None = None, **kwa
 
 
 def _marker_pages(client, operation: str, key: str, **kwargs) -> list:
-    """A per-function Lambda listing (Marker / NextMarker, at most 50 items a page), paged
-    by hand: these answers are nearly always one page, and a botocore paginator costs more
-    CPU per call than the call itself saves (it runs once per function, thousands of times)."""
+    """A Lambda listing (Marker / NextMarker, at most 50 items a page), paged by hand: the
+    lean reads have no paginators, and per-function listings are nearly always one page, where
+    a botocore paginator costs more CPU than the call (it runs thousands of times a run)."""
     call = getattr(client, operation)
     out: list = []
     request = {**kwargs, "MaxItems": 50}
@@ -72,7 +78,7 @@ def _marker_pages(client, operation: str, key: str, **kwargs) -> list:
 
 def list_functions(ctx: RegionContext) -> list[dict]:
     """Every function's $LATEST configuration (environment values already redacted)."""
-    return _pages(ctx.client("lambda"), "list_functions", "Functions", 50)
+    return _marker_pages(ctx.lambda_reads(), "list_functions", "Functions")
 
 
 def tagged_function_arns(ctx: RegionContext, tags: dict[str, str]) -> set[str]:
@@ -470,7 +476,7 @@ def function_details(ctx: RegionContext, name: str, *, reuse: dict | None = None
     """GetFunction (concurrency, tags), ListAliases, provisioned concurrency (only when an
     alias exists), the async invoke config and the resource policy (unless ``reuse`` holds
     a still-valid copy). Returns plain data plus ``unavailable`` family -> plain words."""
-    lam = ctx.client("lambda")
+    lam = ctx.lambda_reads()
     unavailable: dict[str, str] = {}
     got = _call(ctx, unavailable, "get_function", lam.get_function, FunctionName=name) or {}
     aliases = _call(

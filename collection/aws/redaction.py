@@ -70,19 +70,24 @@ def redact_environment(environment: dict) -> dict:
     return redacted
 
 
-def redact_lambda_payload(node) -> None:
-    """Replace every ``Environment`` with its redacted form, in place, at any depth."""
+def redact_lambda_payload(node, *, drop_nulls: bool = False) -> None:
+    """Replace every ``Environment`` with its redacted form, in place, at any depth. With
+    ``drop_nulls``, also remove ``null`` members, as botocore's parser does (the lean reads
+    decode JSON themselves: one walk does both)."""
     if isinstance(node, dict):
+        if drop_nulls:
+            for key in [k for k, v in node.items() if v is None]:
+                del node[key]
         env = node.get("Environment")
         if isinstance(env, dict) and ("Variables" in env or "Error" in env):
             node["Environment"] = redact_environment(env)
         for value in node.values():
             if isinstance(value, dict | list):
-                redact_lambda_payload(value)
+                redact_lambda_payload(value, drop_nulls=drop_nulls)
     elif isinstance(node, list):
         for item in node:
             if isinstance(item, dict | list):
-                redact_lambda_payload(item)
+                redact_lambda_payload(item, drop_nulls=drop_nulls)
 
 
 def redact_after_call(parsed=None, **_kwargs) -> None:

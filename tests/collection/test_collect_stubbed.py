@@ -19,6 +19,9 @@ FN_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:payments-api"
 @pytest.fixture
 def ctx(settings):
     settings.AWS_ENDPOINT_URL = ""
+    # Stubber answers through the botocore client; the lean reads have their own tests
+    # against the emulator (test_lean_reads.py).
+    settings.COLLECTION_LEAN_READS = False
     clients.clear_cache()
     yield collect.RegionContext(ACCOUNT, REGION, f"arn:aws:iam::{ACCOUNT}:role/c", CREDS)
     clients.clear_cache()
