@@ -623,25 +623,34 @@ def _write_batch(batch, run, rr, evaluated) -> None:
 
 
 def _insert_results(run, snapshots, outcomes, now) -> int:
-    """Insert every result of the batch with ``executemany``: 53 results per function would
-    otherwise build 53 model instances each just to be turned back into SQL parameters."""
+    """Insert every result of the batch in one go: ``COPY`` on PostgreSQL, ``executemany``
+    elsewhere. 53 results per function would otherwise build 53 model instances each just to
+    be turned back into SQL parameters, and on PostgreSQL ``executemany`` still adapts and
+    sends each row as a statement of its own: COPY streams them."""
     meta = CheckResult._meta
     fields = ["run", "snapshot", "check_id", "resource", "status", "message", "evaluated_at"]
+    table = connection.ops.quote_name(meta.db_table)
     columns = ", ".join(connection.ops.quote_name(meta.get_field(f).column) for f in fields)
-    # Table and column names come from the model, values are parameters.
-    sql = (
-        f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-    )
-    at = connection.ops.adapt_datetimefield_value(now)
     rows = [
-        (run.pk, snap.pk, check_id, outcome.resource, outcome.status, outcome.message, at)
+        (run.pk, snap.pk, check_id, outcome.resource, outcome.status, outcome.message, now)
         for snap, by_check in zip(snapshots, outcomes, strict=True)
         for check_id, outcome in by_check.items()
     ]
     with connection.cursor() as cursor:
-        for i in range(0, len(rows), 1000):
-            cursor.executemany(sql, rows[i : i + 1000])
+        if connection.vendor == "postgresql":
+            # Table and column names come from the model; the rows are data, not SQL.
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return len(rows)
+        sql = (
+            f"INSERT INTO {table} ({columns}) "  # noqa: S608 - names from the model
+            f"VALUES ({', '.join(['%s'] * len(fields))})"
+        )
+        at = connection.ops.adapt_datetimefield_value(now)
+        params = [(*row[:-1], at) for row in rows]
+        for i in range(0, len(params), 1000):
+            cursor.executemany(sql, params[i : i + 1000])
     return len(rows)
 
 
