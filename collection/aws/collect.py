@@ -31,10 +31,14 @@ class RegionContext:
         )
 
     def lambda_reads(self):
-        """The per-function Lambda reads (lean when allowed, see collection/aws/lean.py)."""
-        return clients.lambda_reads(
-            region=self.region, account_id=self.account_id, credentials=self.credentials
-        )
+        """The per-function Lambda reads (lean when allowed, see collection/aws/lean.py),
+        chosen once per context: it is asked for once per function."""
+        reads = self.__dict__.get("_reads")
+        if reads is None:
+            reads = self.__dict__["_reads"] = clients.lambda_reads(
+                region=self.region, account_id=self.account_id, credentials=self.credentials
+            )
+        return reads
 
     def explain(self, exc: BaseException) -> str:
         return describe(exc, role_arn=self.role_arn, region=self.region)

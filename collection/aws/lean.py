@@ -146,6 +146,7 @@ class LeanReads:
         )
         self._endpoint = client.meta.endpoint_url
         parts = urllib.parse.urlsplit(self._endpoint)
+        self._origin = f"{parts.scheme}://{parts.netloc}"
         self._https = parts.scheme == "https"
         self._host = parts.hostname
         self._port = parts.port
@@ -165,6 +166,7 @@ class LeanReads:
         self._buckets: dict[str, object] = {}
 
     def __getattr__(self, name):
+        """``get_function`` and the like (made once, then found as attributes)."""
         api = self.__dict__.get("_names", {}).get(name)
         if api is None:
             return getattr(self._client, name)
@@ -172,6 +174,7 @@ class LeanReads:
         def call(**params):
             return self.call(api, params)
 
+        setattr(self, name, call)
         return call
 
     # --- one call ---------------------------------------------------------------------------
@@ -221,8 +224,7 @@ class LeanReads:
         prepare_request_dict(request_dict, endpoint_url=self._endpoint, user_agent=USER_AGENT)
         request = create_request_object(request_dict)
         self._signer.add_auth(request)
-        parts = urllib.parse.urlsplit(request.url)
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        target = request.url[len(self._origin) :]  # path and query, as signed
         try:
             status, headers, body = self._send(request.method, target, request.headers)
         except (OSError, http.client.HTTPException) as exc:
@@ -240,6 +242,7 @@ class LeanReads:
                     f"{operation.name} answered with a body that is not JSON"
                 )
                 return None, status, headers, error
+        headers = HeadersDict(headers.items())
         answer = {"status_code": status, "headers": headers, "body": body}
         return self._parser.parse(answer, operation.output_shape), status, headers, None
 
@@ -256,7 +259,9 @@ class LeanReads:
             self._host, self._port, timeout=self._timeout, context=self._tls
         )
 
-    def _send(self, method: str, target: str, headers) -> tuple[int, HeadersDict, bytes]:
+    def _send(
+        self, method: str, target: str, headers
+    ) -> tuple[int, http.client.HTTPMessage, bytes]:
         """One exchange on an idle keep-alive connection (or a new one), given back after."""
         with self._idle_lock:
             conn = self._idle.pop() if self._idle else None
@@ -276,9 +281,9 @@ class LeanReads:
         return answer
 
 
-def _exchange(conn, method, target, headers) -> tuple[int, HeadersDict, bytes]:
+def _exchange(conn, method, target, headers) -> tuple[int, http.client.HTTPMessage, bytes]:
     try:
-        conn.request(method, target, headers=dict(headers.items()))
+        conn.request(method, target, headers=headers)
         response = conn.getresponse()
         body = response.read()
     except BaseException:
@@ -286,7 +291,7 @@ def _exchange(conn, method, target, headers) -> tuple[int, HeadersDict, bytes]:
         raise
     if response.will_close:
         conn.close()
-    return response.status, HeadersDict(response.getheaders()), body
+    return response.status, response.msg, body  # headers: case-insensitive .get()
 
 
 def _metadata(parsed: dict, status: int, headers, attempt: int) -> dict:
@@ -294,6 +299,5 @@ def _metadata(parsed: dict, status: int, headers, attempt: int) -> dict:
     return {
         "RequestId": meta.get("RequestId") or headers.get("x-amzn-requestid", ""),
         "HTTPStatusCode": status,
-        "HTTPHeaders": {k.lower(): v for k, v in headers.items()},
         "RetryAttempts": attempt - 1,
     }

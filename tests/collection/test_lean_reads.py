@@ -208,3 +208,33 @@ def test_operations_with_header_or_blob_answers_are_refused():
         model.operation_model("GetFunctionEventInvokeConfig").output_shape
     )
     assert paths == [("LastModified",)]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        1764366000,
+        1764366000.25,
+        "2025-11-28T21:40:00Z",
+        "2025-11-28T21:40:00.123+00:00",
+        "2025-11-28T22:40:00+01:00",
+        "Fri, 28 Nov 2025 21:40:00 GMT",
+    ],
+)
+def test_timestamps_are_the_instant_botocore_reads(value):
+    from botocore.utils import parse_timestamp
+
+    got = clients.timestamp(value)
+    assert got.tzinfo is not None
+    assert got == parse_timestamp(value)
+
+
+def test_per_function_calls_reuse_one_thread_pool(settings):
+    from collection import pipeline
+
+    settings.COLLECTION_THREADS = 3
+    first = pipeline._fetch_pool()
+    assert pipeline._fetch_pool() is first  # kept between batches
+    settings.COLLECTION_THREADS = 4
+    second = pipeline._fetch_pool()
+    assert second is not first and second._max_workers == 4
