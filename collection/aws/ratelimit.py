@@ -1,12 +1,13 @@
 """Token buckets per account x region x Lambda quota bucket, shared by every worker.
 
-With a Redis broker the bucket lives in Redis (one Lua script call per token), so adding
+With a Redis broker the bucket lives in Redis (one Lua script call per few tokens), so adding
 workers or machines never raises the request rate above the quota. Without Redis (embedded
 filesystem broker: one machine, usually one worker) an in-process bucket is used.
 """
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 from functools import lru_cache
@@ -15,13 +16,14 @@ from django.conf import settings
 
 from collection import conf
 
-# Reserve the next token: refill by elapsed time, take one token even if that leaves the bucket
-# in debt, and answer how long (microseconds) the caller must wait for its slot. Callers sleep
-# once and go: tokens are handed out at exactly ``rate`` with no polling and no idle gaps.
-# TIME comes from Redis so the clocks of the worker machines do not matter.
+# Reserve the next ``n`` tokens: refill by elapsed time, take them even if that leaves the bucket
+# in debt. Callers sleep once until their slot and go: tokens are handed out at exactly
+# ``rate`` with no polling and no idle gaps. TIME comes from Redis so the clocks of the worker
+# machines do not matter.
 _LUA = """
 local rate = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
@@ -31,15 +33,14 @@ if tokens == nil then
   tokens = capacity
   ts = now
 end
-tokens = math.min(capacity, tokens + (now - ts) * rate / 1000000) - 1
-local wait = 0
-if tokens < 0 then
-  wait = math.ceil(-tokens * 1000000 / rate)
-end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
+tokens = math.min(capacity, tokens + (now - ts) * rate / 1000000)
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - n), 'ts', tostring(now))
 redis.call('PEXPIRE', KEYS[1], 60000)
-return wait
+return math.floor(tokens * 1000000)
 """
+# The script reserves ``n`` tokens and answers the bucket's level before them (in millionths
+# of a token): the k-th reserved token (k = 1..n) is usable at once if the level was at least
+# k, else (k - level) / rate seconds later.
 
 
 def _capacity(rate: float) -> float:
@@ -70,17 +71,42 @@ class LocalTokenBucket:
 
 
 class RedisTokenBucket:
+    """The bucket in Redis, shared by every worker. Tokens are reserved ``RESERVE`` at a time
+    (one round trip, about 50 us of CPU, per ``RESERVE`` requests instead of per request) and
+    handed to this process's threads in their slot order. A reserved slot left unused for
+    ``STALE`` seconds is dropped rather than spent late in a burst."""
+
+    RESERVE = 4
+    STALE = 1.0
+
     def __init__(self, client, key: str, rate: float):
         self.key = key
         self.rate = rate
         self.capacity = _capacity(rate)
         self.script = client.register_script(_LUA)
+        self.slots: collections.deque[float] = collections.deque()
+        self.lock = threading.Lock()
 
     def acquire(self) -> float:
-        wait_us = int(self.script(keys=[self.key], args=[self.rate, self.capacity]))
-        if wait_us > 0:
-            time.sleep(wait_us / 1_000_000)
-        return max(wait_us, 0) / 1_000_000
+        with self.lock:
+            now = time.monotonic()
+            while self.slots and self.slots[0] < now - self.STALE:
+                self.slots.popleft()
+            if not self.slots:
+                level = int(
+                    self.script(keys=[self.key], args=[self.rate, self.capacity, self.RESERVE])
+                )
+                now = time.monotonic()
+                self.slots.extend(
+                    now + max(0.0, (k - level / 1_000_000) / self.rate)
+                    for k in range(1, self.RESERVE + 1)
+                )
+            slot = self.slots.popleft()
+        delay = slot - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+            return delay
+        return 0.0
 
 
 @lru_cache(maxsize=1)

@@ -238,3 +238,34 @@ def test_per_function_calls_reuse_one_thread_pool(settings):
     settings.COLLECTION_THREADS = 4
     second = pipeline._fetch_pool()
     assert second is not first and second._max_workers == 4
+
+
+def test_the_signature_is_botocores_with_the_day_key_kept(monkeypatch):
+    import datetime
+
+    import botocore.auth
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import ReadOnlyCredentials
+
+    creds = ReadOnlyCredentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "tok")
+    ours, theirs = (
+        lean._SigV4(creds, "lambda", "eu-west-1"),
+        SigV4Auth(creds, "lambda", "eu-west-1"),
+    )
+
+    def signed(signer, when):
+        monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: when)
+        request = AWSRequest(
+            method="GET",
+            url="https://lambda.eu-west-1.amazonaws.com/2015-03-31/functions/f%3A1?MaxItems=50",
+            headers={"User-Agent": "x"},
+        )
+        signer.add_auth(request)
+        return request.headers["Authorization"]
+
+    day = datetime.datetime(2026, 11, 28, 12, 0, 0)
+    for when in [day, day.replace(hour=23, minute=59), day + datetime.timedelta(days=1)]:
+        assert signed(ours, when) == signed(theirs, when)
+    assert ours._day_key[0] == "20261129"  # noqa: SLF001 - the key follows the date
+    assert signed(ours, day) != signed(ours, day + datetime.timedelta(days=1))
