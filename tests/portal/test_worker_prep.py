@@ -24,6 +24,8 @@ def test_a_prepared_process_has_its_startup_heap_frozen_and_models_loaded():
         assert gc.get_freeze_count() == 0
         prepare_worker_process()
         loaded = clients._session.get_component("data_loader")
+        from portal.celery import GC_YOUNG_THRESHOLD
+        assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD
         print(gc.get_freeze_count(), len(loaded._cache))
         """
     )
