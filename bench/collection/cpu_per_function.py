@@ -137,6 +137,7 @@ def main():
         proc.terminate()
         proc.wait(10)
     marginal = [(c - fixed) * 1000 / n for _, c in rounds]
+    times = [p * 1000 / n / m for (p, _), m in zip(rounds, marginal, strict=True)]
     below = sum(r < 1 for r in ratios)
     print(
         f"  median: portal {statistics.median(p for p, _ in rounds) * 1000 / n:.2f} ms, "
@@ -148,7 +149,7 @@ def main():
         f"  Custodian's fixed cost per run (no functions): {fixed:.2f} s CPU; beyond it, "
         f"{statistics.median(marginal):.2f} ms per function: the portal's "
         f"{statistics.median(p for p, _ in rounds) * 1000 / n:.2f} ms is "
-        f"{statistics.median(p * 1000 / n / m for (p, _), m in zip(rounds, marginal, strict=True)):.2f}x that"
+        f"{statistics.median(times):.2f}x that"
     )
 
 
