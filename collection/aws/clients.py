@@ -115,6 +115,7 @@ class Credentials:
 
 
 _cache: dict[tuple, object] = {}
+_expiry: dict[str, float] = {}  # access key id -> when its credentials expire
 _cache_lock = threading.Lock()
 _session: botocore.session.Session | None = None
 
@@ -235,6 +236,11 @@ def client(service: str, *, region: str, account_id: str, credentials: Credentia
         found = _cache.get(key)
     if found is not None:
         return found
+    with _cache_lock:
+        _expiry[credentials.access_key_id] = credentials.expires_at
+        retired = _forget_expired(time.time())
+    for gone in retired:
+        gone.close()
     made = _make_client(
         service,
         region,
@@ -312,8 +318,31 @@ def lambda_reads(*, region: str, account_id: str, credentials: Credentials):
         return _cache.setdefault(key, made)
 
 
+# Which element of a cache key is the access key id its credentials go by.
+_KEY_POSITION = {"client": 4, "reads": 3}
+
+
+def _forget_expired(now: float) -> list:
+    """Drop the credentials, clients and lean readers of credentials that have expired, and
+    return the clients and readers to close. Every run assumes the role afresh (its session
+    name names the run), so a long-lived worker would otherwise keep every run's clients and
+    their connections. Call with ``_cache_lock`` held."""
+    expired = {key_id for key_id, at in _expiry.items() if at <= now}
+    retired = []
+    for key in list(_cache):
+        value = _cache[key]
+        if key[0] == "creds" and isinstance(value, Credentials) and value.expires_at <= now:
+            del _cache[key]
+        elif key[0] in _KEY_POSITION and key[_KEY_POSITION[key[0]]] in expired:
+            retired.append(_cache.pop(key))
+    for key_id in expired:
+        del _expiry[key_id]
+    return list({id(obj): obj for obj in retired}.values())  # a reader may be the client
+
+
 def clear_cache() -> None:
     """Forget cached credentials and clients (tests, or after an endpoint change)."""
     with _cache_lock:
         _cache.clear()
+        _expiry.clear()
     # The shared session keeps only parsed models and endpoint data: nothing to forget.

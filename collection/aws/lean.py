@@ -196,6 +196,13 @@ class LeanReads:
         setattr(self, name, call)
         return call
 
+    def close(self) -> None:
+        """Close the idle keep-alive connections (the reader's credentials have expired)."""
+        with self._idle_lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
     # --- one call ---------------------------------------------------------------------------
 
     def call(self, name: str, params: dict) -> dict:

@@ -269,3 +269,27 @@ def test_the_signature_is_botocores_with_the_day_key_kept(monkeypatch):
         assert signed(ours, when) == signed(theirs, when)
     assert ours._day_key[0] == "20261129"  # noqa: SLF001 - the key follows the date
     assert signed(ours, day) != signed(ours, day + datetime.timedelta(days=1))
+
+
+def test_clients_of_expired_credentials_are_forgotten_and_closed(settings, monkeypatch):
+    settings.AWS_ENDPOINT_URL = "http://127.0.0.1:9"  # nothing is sent: clients are only made
+    settings.COLLECTION_LEAN_READS = True
+    clients.clear_cache()
+    now = time.time()
+    old = clients.Credentials("AKIDOLD", "s", "t", now + 600)
+    reads = clients.lambda_reads(region="us-east-1", account_id=ACCOUNT, credentials=old)
+    old_kms = clients.client("kms", region="us-east-1", account_id=ACCOUNT, credentials=old)
+    closed = []
+    monkeypatch.setattr(reads, "close", lambda: closed.append("reads"))
+    monkeypatch.setattr(old_kms, "close", lambda: closed.append("kms"), raising=False)
+
+    # Later, after the old credentials expired, a new run makes its clients.
+    monkeypatch.setattr(clients.time, "time", lambda: now + 601)
+    new = clients.Credentials("AKIDNEW", "s", "t", now + 4200)
+    clients.client("kms", region="us-east-1", account_id=ACCOUNT, credentials=new)
+
+    assert sorted(closed) == ["kms", "reads"]
+    keys = list(clients._cache)  # noqa: SLF001
+    assert not [k for k in keys if "AKIDOLD" in k]
+    assert [k for k in keys if "AKIDNEW" in k]
+    clients.clear_cache()
