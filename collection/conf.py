@@ -11,6 +11,8 @@ import os
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.env import env_bool
+
 
 def _number(name: str, default: float, *, minimum: float = 0.0) -> float:
     if hasattr(settings, name):
@@ -74,12 +76,7 @@ def lean_reads() -> bool:
     through botocore's client: the same requests and answers at about a third of the CPU."""
     if hasattr(settings, "COLLECTION_LEAN_READS"):
         return bool(settings.COLLECTION_LEAN_READS)
-    raw = os.environ.get("COLLECTION_LEAN_READS", "").strip().lower()
-    if raw in {"", "1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"COLLECTION_LEAN_READS={raw!r} is not true or false.")
+    return env_bool("COLLECTION_LEAN_READS", True)
 
 
 def required_tags() -> list[str]:

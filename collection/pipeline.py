@@ -386,9 +386,10 @@ def _claim(batch_id: int, claimant: str) -> bool:
 
 def batch_collect(batch_id: int, ctx=None, *, claimant: str = "", side_work=None) -> None:
     """Per-function calls for one batch; then, if the region's bulk answers are ready,
-    snapshots and results in one transaction, else the answers wait in the payload for the
-    region task. Safe to run twice: every step is a conditional update, and a pending batch
-    is claimed first, so a batch some other task is fetching is left to it. ``side_work`` (no
+    snapshots and results in one transaction, else the answers wait in the batch's
+    ``fetched`` column for the region task. Safe to run twice: every step is a conditional
+    update, and a pending batch is claimed first, so a batch some other task is fetching is
+    left to it. ``side_work`` (no
     arguments, its own transactions) runs while a streaming batch's calls are in flight; it
     does not run when the batch does not stream."""
     batch = CollectionBatch.objects.select_related(
@@ -631,26 +632,26 @@ def _insert_results(run, snapshots, outcomes, now) -> int:
     fields = ["run", "snapshot", "check_id", "resource", "status", "message", "evaluated_at"]
     table = connection.ops.quote_name(meta.db_table)
     columns = ", ".join(connection.ops.quote_name(meta.get_field(f).column) for f in fields)
+    copy = connection.vendor == "postgresql"
+    at = now if copy else connection.ops.adapt_datetimefield_value(now)
     rows = [
-        (run.pk, snap.pk, check_id, outcome.resource, outcome.status, outcome.message, now)
+        (run.pk, snap.pk, check_id, outcome.resource, outcome.status, outcome.message, at)
         for snap, by_check in zip(snapshots, outcomes, strict=True)
         for check_id, outcome in by_check.items()
     ]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if copy:
             # Table and column names come from the model; the rows are data, not SQL.
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as stream:
                 for row in rows:
-                    copy.write_row(row)
+                    stream.write_row(row)
             return len(rows)
         sql = (
             f"INSERT INTO {table} ({columns}) "  # noqa: S608 - names from the model
             f"VALUES ({', '.join(['%s'] * len(fields))})"
         )
-        at = connection.ops.adapt_datetimefield_value(now)
-        params = [(*row[:-1], at) for row in rows]
-        for i in range(0, len(params), 1000):
-            cursor.executemany(sql, params[i : i + 1000])
+        for i in range(0, len(rows), 1000):
+            cursor.executemany(sql, rows[i : i + 1000])
     return len(rows)
 
 

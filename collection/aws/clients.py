@@ -81,10 +81,9 @@ def _record_after_call(http_response=None, parsed=None, model=None, **kwargs):
 
 def _rate_limit_handler(account_id: str, region: str):
     def before_send(event_name: str = "", **kwargs):
-        operation = event_name.rsplit(".", 1)[-1]
-        bucket = ratelimit.lambda_bucket_name(operation)
-        if bucket is not None:
-            ratelimit.bucket_for(account_id, region, bucket).acquire()
+        limiter = ratelimit.for_operation(account_id, region, event_name.rsplit(".", 1)[-1])
+        if limiter is not None:
+            limiter.acquire()
 
     return before_send
 

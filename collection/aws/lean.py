@@ -12,7 +12,7 @@ For the read-only GET operations in ``OPERATIONS``, whose answers live entirely 
 * the request is built by botocore's own ``rest-json`` serializer from botocore's model;
 * it is signed by botocore's SigV4 signer with the assumed role's credentials (the day's
   signing key kept, see ``_SigV4``);
-* it goes over a keep-alive ``http.client`` connection per thread;
+* it goes over a keep-alive ``http.client`` connection (a small pool per reader);
 * a 2xx body is decoded with ``json.loads`` (timestamps converted where the model has one);
 * any other answer is parsed by botocore's parser and raised as the same ``ClientError``;
 * botocore's standard retry conditions and backoff decide what is retried, and
@@ -21,10 +21,11 @@ For the read-only GET operations in ``OPERATIONS``, whose answers live entirely 
 * the call is recorded for the snapshot's provenance and the answer is redacted before it is
   returned, as the botocore client's hooks do.
 
-The botocore client is used instead (``reads_for`` returns it) when ``COLLECTION_LEAN_READS`` is
-off, or when the endpoint needs what this path does not do: a proxy, FIPS or dual-stack
-endpoints. tests/collection/test_lean_reads.py checks that both paths give the same answers and
-errors for every operation, and the AWS fault tests run through this path.
+The botocore client is used instead (``clients.lambda_reads`` returns it) when
+``COLLECTION_LEAN_READS`` is off, or when the endpoint needs what this path does not do: a
+proxy, FIPS or dual-stack endpoints. tests/collection/test_lean_reads.py checks that both
+paths give the same answers and errors for every operation, and the AWS fault tests run
+through this path.
 """
 
 from __future__ import annotations
@@ -182,7 +183,9 @@ class LeanReads:
         self._idle: list[http.client.HTTPConnection] = []  # keep-alive connections, LIFO
         self._idle_lock = threading.Lock()
         self._tls: ssl.SSLContext | None = None
-        self._buckets: dict[str, object] = {}
+        self._limiters = {
+            name: ratelimit.for_operation(account_id, region, name) for name in OPERATIONS
+        }
 
     def __getattr__(self, name):
         """``get_function`` and the like (made once, then found as attributes)."""
@@ -207,15 +210,12 @@ class LeanReads:
 
     def call(self, name: str, params: dict) -> dict:
         operation, timestamps = self._operations[name]
-        bucket = self._buckets.get(name)
-        if bucket is None:
-            bucket = self._buckets[name] = ratelimit.bucket_for(
-                self._account_id, self._region, ratelimit.lambda_bucket_name(name) or "shared"
-            )
+        limiter = self._limiters[name]
         attempt = 0
         while True:
             attempt += 1
-            bucket.acquire()
+            if limiter is not None:
+                limiter.acquire()
             parsed, status, headers, caught = self._attempt(operation, params)
             if caught is None and 200 <= status < 300:
                 # botocore leaves out null members (``"KMSKeyArn": null`` reads as absent)
@@ -223,8 +223,7 @@ class LeanReads:
                 redact_lambda_payload(parsed, drop_nulls=True)
                 for path in timestamps:
                     _convert(parsed, path)
-                parsed["ResponseMetadata"] = _metadata(parsed, status, headers, attempt)
-                clients.record_call("lambda", name, parsed["ResponseMetadata"], attempt)
+                _answered(name, parsed, status, headers, attempt)
                 return parsed
             context = standard.RetryContext(
                 attempt_number=attempt,
@@ -238,8 +237,7 @@ class LeanReads:
             if not self._retry.should_retry(context):
                 if caught is not None:
                     raise caught
-                parsed["ResponseMetadata"] = _metadata(parsed, status, headers, attempt)
-                clients.record_call("lambda", name, parsed["ResponseMetadata"], attempt)
+                _answered(name, parsed, status, headers, attempt)
                 code = parsed.get("Error", {}).get("Code", "")
                 raise self._client.exceptions.from_code(code)(parsed, name)
             time.sleep(self._retry.compute_retry_delay(context))
@@ -320,10 +318,12 @@ def _exchange(conn, method, target, headers) -> tuple[int, http.client.HTTPMessa
     return response.status, response.msg, body  # headers: case-insensitive .get()
 
 
-def _metadata(parsed: dict, status: int, headers, attempt: int) -> dict:
-    meta = (parsed or {}).get("ResponseMetadata") or {}
-    return {
+def _answered(name: str, parsed: dict, status: int, headers, attempt: int) -> None:
+    """Give the answer (or error) botocore's ``ResponseMetadata`` and record the call."""
+    meta = parsed.get("ResponseMetadata") or {}
+    parsed["ResponseMetadata"] = {
         "RequestId": meta.get("RequestId") or headers.get("x-amzn-requestid", ""),
         "HTTPStatusCode": status,
         "RetryAttempts": attempt - 1,
     }
+    clients.record_call("lambda", name, parsed["ResponseMetadata"], attempt)

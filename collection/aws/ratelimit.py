@@ -123,6 +123,12 @@ _local_buckets: dict[str, LocalTokenBucket | RedisTokenBucket] = {}
 _local_lock = threading.Lock()
 
 
+def for_operation(account_id: str, region: str, operation: str):
+    """The limiter a Lambda operation's requests take tokens from (None: not rate limited)."""
+    name = lambda_bucket_name(operation)
+    return None if name is None else bucket_for(account_id, region, name)
+
+
 def bucket_for(account_id: str, region: str, bucket: str):
     """The shared limiter of one quota bucket (``shared``, ``get_function``, ``get_policy``)."""
     rate = conf.lambda_rates()[bucket]
