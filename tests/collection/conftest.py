@@ -2,6 +2,8 @@
 subprocess, seeded once per session, and targets pointing at the demo functions."""
 
 import contextlib
+import datetime
+import functools
 import os
 import socket
 import subprocess
@@ -90,3 +92,19 @@ def payments_target(service):
         role_arn="arn:aws:iam::123456789012:role/prr-collector",
         function_name_prefix="payments-",
     )
+
+
+# The day tests/collection/golden_results.json was recorded.
+GOLDEN_DAY = datetime.date(2026, 11, 28)
+
+
+@pytest.fixture
+def golden_day(monkeypatch):
+    """Checks are evaluated as of the day the golden outcomes were recorded: a check that
+    counts days (how long until a runtime is deprecated) would otherwise change every day."""
+    from collection import pipeline
+
+    monkeypatch.setattr(
+        pipeline, "CheckContext", functools.partial(pipeline.CheckContext, today=GOLDEN_DAY)
+    )
+    return GOLDEN_DAY

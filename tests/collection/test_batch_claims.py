@@ -90,7 +90,7 @@ def test_the_holder_and_a_lapsed_claim_get_the_batch_done(parked_run, monkeypatc
 
 
 def test_a_redelivered_region_task_gives_back_its_claims_and_the_run_completes(
-    parked_run, monkeypatch
+    parked_run, monkeypatch, golden_day
 ):
     run, queued = parked_run
     for batch_id in queued:

@@ -3,7 +3,8 @@
 The expected outcomes (tests/collection/golden_results.json) were recorded from the pipeline as
 it was before the call-count and CPU work; ids the emulator makes up (key ids, subnet and
 security group ids, API ids, request ids) are masked. Set PRR_WRITE_GOLDEN=1 to re-record after
-an intended change of a check (and review the diff).
+an intended change of a check (and review the diff). Checks see the day it was recorded
+(``golden_day`` in conftest.py).
 """
 
 import json
@@ -56,6 +57,7 @@ def test_every_result_on_the_seeded_account_is_unchanged(
     mode,
     monkeypatch,
     settings,
+    golden_day,
 ):
     if mode == "slow_bulk":
         # The region task fetches batches itself while the bulk calls run; batches of two.

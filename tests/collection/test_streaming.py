@@ -18,7 +18,13 @@ pytestmark = pytest.mark.django_db
 
 
 def test_batches_started_after_the_bulk_phase_stream_with_golden_results(
-    emulator, owner, payments_target, django_capture_on_commit_callbacks, monkeypatch, settings
+    emulator,
+    owner,
+    payments_target,
+    django_capture_on_commit_callbacks,
+    monkeypatch,
+    settings,
+    golden_day,
 ):
     settings.COLLECTION_BATCH_SIZE = 1
     seen: list[int] = []
