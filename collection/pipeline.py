@@ -285,14 +285,21 @@ def _evaluate_fetched(region_run_id: int, *, ctx=None, claimant: str = "") -> No
 
 
 def _fail_region(rr: RegionRun, code: str, message: str, calls: list) -> None:
-    RegionRun.objects.filter(pk=rr.pk).exclude(status__in=FINISHED_REGION_STATUSES).update(
-        status=RegionStatus.FAILED,
-        error_code=code[:64],
-        error_message=message,
-        bulk_operations=calls,
-        finished_at=timezone.now(),
+    """Mark the region failed and count it done, once: a second failure of the same region
+    (two dead-lettered batches) must not count it twice and end the run early."""
+    changed = (
+        RegionRun.objects.filter(pk=rr.pk)
+        .exclude(status__in=FINISHED_REGION_STATUSES)
+        .update(
+            status=RegionStatus.FAILED,
+            error_code=code[:64],
+            error_message=message,
+            bulk_operations=calls,
+            finished_at=timezone.now(),
+        )
     )
-    _count_region_done(rr.run_id)
+    if changed:
+        _count_region_done(rr.run_id)
 
 
 # --- Batches ---------------------------------------------------------------------------------
@@ -334,8 +341,19 @@ def _reusable(run: CollectionRun, items: list[dict]) -> dict[str, ResourceSnapsh
         for arn, snap in out.items()
         if snap.facts.get("function", {}).get("revision_id") == current[arn]["revision_id"]
         and snap.facts.get("function", {}).get("last_modified") == current[arn]["last_modified"]
-        and "policy" not in snap.facts.get("unavailable", {})
+        and _read_policy(snap)
     }
+
+
+def _read_policy(snap: ResourceSnapshot) -> bool:
+    """True when the baseline holds a resource policy read from AWS (by its own GetPolicy or
+    one it reused). A baseline whose batch never reached AWS (AssumeRole refused, a crash)
+    or whose GetPolicy failed has ``policy: None`` for want of an answer, not because the
+    function has no policy: lending that would turn an ``error`` into a pass."""
+    unavailable = snap.facts.get("unavailable") or {}
+    if "policy" in unavailable or "collector" in unavailable:
+        return False
+    return any(op.get("operation") == "lambda:GetPolicy" for op in snap.api_operations or ())
 
 
 def _fetch_one(ctx, run, fn: dict, baseline: ResourceSnapshot | None) -> dict:
