@@ -9,6 +9,10 @@ class Event(models.TextChoices):
     REVIEW_APPROVED = "review.approved", "A review was approved"
     APPROVAL_EXPIRING = "review.approval_expiring", "An approval expires in 14 days"
     DRIFT_DETECTED = "review.drift_detected", "Drift revoked an approval"
+    EVIDENCE_UNAVAILABLE = (
+        "review.evidence_unavailable",
+        "Automated evidence for an approval stopped (or resumed) arriving",
+    )
     WAIVER_EXPIRING = "waiver.expiring", "A waiver expires soon"
     GATE_DENIED = "gate.denied", "The deployment gate denied a deployment"
 
