@@ -27,6 +27,7 @@ from collection import facts as factslib
 from collection.aws import collect
 from collection.aws.clients import recording
 from collection.checks import CheckContext, evaluate_all
+from collection.checks.applicability import not_required_for
 from collection.choices import (
     FINISHED_REGION_STATUSES,
     BatchStatus,
@@ -581,10 +582,12 @@ class _Evaluator:
         self.fns = {i["fn"]["arn"]: i["fn"] for i in batch.payload["items"]}
         self.slices = (batch.bulk or {}).get("slices", {})
         self.sqs_alarms = (batch.bulk or {}).get("sqs_alarms", {})
+        profile = run.service.profile()
         self.context = CheckContext(
-            profile=run.service.profile(),
+            profile=profile,
             required_tags=tuple(conf.required_tags()),
             trusted_layer_accounts=tuple(conf.trusted_layer_accounts()),
+            not_required=not_required_for(profile),  # one query: the catalog's rules
         )
 
     def evaluate(self, f: dict) -> tuple[ResourceSnapshot, dict]:

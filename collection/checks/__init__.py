@@ -2,6 +2,8 @@
 
 ``REGISTRY[check_id](facts, context) -> CheckOutcome(status, message, resource)``. No check
 calls AWS: every one is unit-tested on plain dicts (tests/collection/test_checks.py).
+Checks whose catalog control does not apply to the service (``context.not_required``, from
+``collection.checks.applicability.not_required_for``) are ``not_applicable`` with the reason.
 """
 
 from collection.checks import (  # noqa: F401 - importing registers the checks

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -24,6 +24,9 @@ class CheckContext:
     required_tags: tuple[str, ...] = ("owner", "service", "data-classification", "cost-center")
     trusted_layer_accounts: tuple[str, ...] = ()
     today: date = field(default_factory=date.today)
+    # check id -> why the catalog does not require its control for this service
+    # (collection.checks.applicability.not_required_for): such checks are not applicable.
+    not_required: Mapping[str, str] = field(default_factory=dict)
 
     def profile_says(self, key: str, default: bool = True) -> bool:
         return bool(self.profile.get(key, default))
@@ -52,11 +55,24 @@ def err(message: str) -> Result:
 
 def check(check_id: str, *, needs: tuple[str, ...] = ()):
     """Register ``fn`` under ``check_id``. If a fact family in ``needs`` could not be
-    collected, the outcome is ``error`` with the reason: never a pass by default."""
+    collected, the outcome is ``error`` with the reason: never a pass by default.
+
+    A check in ``context.not_required`` is ``not_applicable`` with the catalog's reason, and
+    that comes first: a control the service is not required to meet is not applicable
+    whatever could or could not be collected, so an unreadable fact family never turns it
+    into an error the owner would have to chase."""
 
     def register(fn: CheckFn):
         def run(facts: dict, context: CheckContext | None = None) -> CheckOutcome:
             resource = facts.get("function", {}).get("arn", "")
+            if context is not None and check_id in context.not_required:
+                subject = facts.get("function", {}).get("name") or resource or "the function"
+                return CheckOutcome(
+                    CheckStatus.NOT_APPLICABLE,
+                    f"Not required for this service: {context.not_required[check_id]}; "
+                    f"{subject} was not evaluated.",
+                    resource,
+                )
             unavailable = facts.get("unavailable") or {}
             for family in ("collector", *needs):
                 if family in unavailable:

@@ -339,3 +339,142 @@ def test_iam_checks_error_when_role_is_missing():
     outcome = REGISTRY["iam.permission_boundary"](compliant(role=None), CTX)
     assert outcome.status == CheckStatus.ERROR
     assert "was not found" in outcome.message
+
+
+# --- not applicable because the catalog does not require the control -------------------------
+# Checks whose own logic never yields not-applicable (CASES[...][1] is None) are still not
+# applicable when the catalog's applicability rule excludes the service: the ``check``
+# decorator answers from ``CheckContext.not_required`` before the check runs.
+
+
+def _not_required_by_catalog(profile: dict) -> dict[str, str]:
+    """``not_required_for`` on the shipped catalog's files (no database)."""
+    from collection.checks.applicability import not_required
+    from controls.services import read_catalog
+
+    rules = [
+        (c["code"], (c.get("check") or {}).get("id", ""), c.get("applicability") or {})
+        for c in read_catalog().controls
+    ]
+    return not_required(rules, profile)
+
+
+# The smallest service: every applicability rule of the shipped catalog excludes it.
+SMALL_SERVICE = {
+    "tier": 4,
+    "data_classification": "public",
+    "uses_api_gateway": False,
+    "uses_async_invocation": False,
+    "uses_event_source_mapping": False,
+    "requires_vpc": False,
+    "internet_facing": False,
+}
+NOT_REQUIRED_CTX = CheckContext(
+    profile=SMALL_SERVICE,
+    not_required=_not_required_by_catalog(SMALL_SERVICE),
+    today=date(2026, 11, 28),
+)
+# check id -> the control whose rule makes it not applicable (among checks without an N/A
+# path of their own).
+CATALOG_NOT_APPLICABLE = {
+    "lambda.insights_extension": "PRR-OBS-009",
+    "lambda.provisioned_concurrency": "PRR-RUN-006",
+    "logs.kms_encrypted": "PRR-DAT-005",
+}
+# Checks that apply to every Lambda function of every service: neither their logic nor the
+# catalog ever makes them not applicable (only a catalog rule added later could).
+NEVER_NOT_APPLICABLE = {
+    "lambda.timeout_configured",
+    "lambda.memory_configured",
+    "lambda.arm64_architecture",
+    "lambda.log_format_json",
+    "lambda.tags_required",
+    "lambda.reserved_concurrency",
+    "lambda.published_version",
+    "lambda.alias_not_latest",
+    "codedeploy.canary_config",
+    "codedeploy.alarm_rollback",
+    "lambda.code_signing_enforced",
+    "lambda.tracing_active",
+    "cloudwatch.errors_alarm",
+    "cloudwatch.throttles_alarm",
+    "cloudwatch.duration_alarm",
+    "cloudwatch.concurrency_alarm",
+    "logs.retention_set",
+    "lambda.policy_not_public",
+    "iam.no_wildcard_actions",
+    "iam.no_wildcard_resources",
+    "iam.no_admin_policies",
+    "iam.permission_boundary",
+    "iam.role_not_shared",
+    "iam.no_passrole_wildcard",
+    "iam.trust_lambda_only",
+    "iam.no_cross_account_trust",
+    "securityhub.no_critical_findings",
+}
+
+
+def test_every_check_without_its_own_not_applicable_case_is_accounted_for():
+    without = {c for c, (_, na) in CASES.items() if na is None}
+    assert without == set(CATALOG_NOT_APPLICABLE) | NEVER_NOT_APPLICABLE
+    assert not set(CATALOG_NOT_APPLICABLE) & NEVER_NOT_APPLICABLE
+    assert not NEVER_NOT_APPLICABLE & set(NOT_REQUIRED_CTX.not_required)
+
+
+@pytest.mark.parametrize("check_id", sorted(CATALOG_NOT_APPLICABLE))
+def test_check_not_applicable_when_the_catalog_does_not_require_it(check_id):
+    # The failing facts: the check would fail if the control applied.
+    outcome = REGISTRY[check_id](CASES[check_id][0], NOT_REQUIRED_CTX)
+    assert outcome.status == CheckStatus.NOT_APPLICABLE, outcome.message
+    assert outcome.message.startswith(
+        f"Not required for this service: {CATALOG_NOT_APPLICABLE[check_id]} applies only when "
+    )
+    assert outcome.message.endswith("; payments-api was not evaluated.")
+    assert outcome.resource == ARN
+
+
+@pytest.mark.parametrize("check_id", sorted(CATALOG_NOT_APPLICABLE))
+def test_check_still_fails_when_the_catalog_requires_it(check_id):
+    context = CheckContext(
+        profile={
+            **SMALL_SERVICE,
+            "tier": 1,
+            "uses_api_gateway": True,
+            "data_classification": "pci",
+        },
+        not_required={},
+        today=date(2026, 11, 28),
+    )
+    assert REGISTRY[check_id](CASES[check_id][0], context).status == CheckStatus.FAIL
+
+
+@pytest.mark.parametrize("check_id", sorted(CHECK_IDS))
+def test_every_check_is_not_applicable_when_not_required(check_id):
+    context = CheckContext(not_required={check_id: "PRR-X-001 applies only when tier ≤ 1"})
+    outcome = REGISTRY[check_id](CASES[check_id][0], context)
+    assert outcome.status == CheckStatus.NOT_APPLICABLE
+    assert outcome.message == (
+        "Not required for this service: PRR-X-001 applies only when tier ≤ 1; "
+        "payments-api was not evaluated."
+    )
+    assert outcome.resource == ARN
+
+
+@pytest.mark.parametrize("check_id", sorted(r for r, fn in REGISTRY.items() if fn.needs))
+def test_not_required_comes_before_uncollected_facts(check_id):
+    # Facts that could not be collected make a check ``error``; not for a control the
+    # service need not meet.
+    family = REGISTRY[check_id].needs[0]
+    facts = compliant(unavailable={family: "AccessDenied", "collector": "AccessDenied"})
+    context = CheckContext(not_required={check_id: "a reason"})
+    assert REGISTRY[check_id](facts, context).status == CheckStatus.NOT_APPLICABLE
+    assert REGISTRY[check_id](facts, CheckContext()).status == CheckStatus.ERROR
+
+
+def test_other_checks_are_evaluated_when_some_are_not_required():
+    outcomes = evaluate_all(
+        compliant(function__tracing_mode="PassThrough"),
+        CheckContext(not_required={"lambda.insights_extension": "a reason"}),
+    )
+    assert outcomes["lambda.insights_extension"].status == CheckStatus.NOT_APPLICABLE
+    assert outcomes["lambda.tracing_active"].status == CheckStatus.FAIL

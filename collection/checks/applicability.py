@@ -1,0 +1,75 @@
+"""Which automated checks the current catalog does not require for a service.
+
+Each catalog control carries an applicability rule over the service profile (see
+controls/applicability.py): provisioned concurrency only for tier 1 behind API Gateway, WAF
+only when internet-facing, and so on. The checks stay pure functions over facts; the
+pipeline computes, once per batch, the check ids whose control does not apply to the service
+and passes them in ``CheckContext.not_required``, where the ``check`` decorator turns them
+into ``not_applicable`` with the reason (collection/checks/base.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from controls.applicability import PROFILE_FIELDS, describe, evaluate
+
+
+def rule_fields(rule: dict) -> list[str]:
+    """The profile fields ``rule`` reads, in the order they appear (each once)."""
+    found: list[str] = []
+    stack = [rule or {}]
+    while stack:
+        node = stack.pop(0)
+        if "field" in node:
+            if node["field"] not in found:
+                found.append(node["field"])
+            continue
+        for key in ("all", "any"):
+            stack.extend(node.get(key) or [])
+        if "not" in node:
+            stack.append(node["not"])
+    return found
+
+
+def _fmt(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def reason(code: str, rule: dict, profile: dict) -> str:
+    """Why control ``code`` is not required: its rule in words and the service's values."""
+    values = ", ".join(f"{f} {_fmt(profile[f])}" for f in rule_fields(rule) if f in profile)
+    return f"{code} applies only when {describe(rule)} (this service: {values})"
+
+
+def not_required(controls: Iterable[tuple[str, str, dict]], profile: dict) -> dict[str, str]:
+    """check id -> reason for each ``(code, check_id, rule)`` whose rule does not hold for
+    ``profile``. A rule reading a field the profile lacks (or holds None) exempts nothing: an
+    incomplete profile keeps the check (closed by default, as ``applicability.evaluate``)."""
+    out: dict[str, str] = {}
+    for code, check_id, rule in controls:
+        rule = rule or {}
+        if not check_id or not rule:
+            continue
+        fields = rule_fields(rule)
+        if any(profile.get(f) is None or f not in PROFILE_FIELDS for f in fields):
+            continue
+        if not evaluate(rule, profile):
+            out[check_id] = reason(code, rule, profile)
+    return out
+
+
+def not_required_for(profile: dict) -> dict[str, str]:
+    """check id -> reason for the current catalog's automated controls whose applicability
+    rule does not hold for ``profile`` (a ``services.Service.profile()`` dict). One query;
+    empty when no catalog is loaded (then every check is evaluated)."""
+    from controls.models import Control  # here: the checks themselves never touch models
+
+    rows = (
+        Control.objects.filter(catalog_version__is_current=True)
+        .exclude(check_id="")
+        .values_list("code", "check_id", "applicability")
+    )
+    return not_required(rows, profile)
