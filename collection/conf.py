@@ -90,6 +90,13 @@ def trusted_layer_accounts() -> list[str]:
     return _list("COLLECTION_TRUSTED_LAYER_ACCOUNTS", ["580247275435"])
 
 
+def approved_boundary_arns() -> list[str]:
+    """Permission boundaries the bank approves for execution roles (iam.permission_boundary):
+    ARNs, or patterns like ``arn:aws:iam::*:policy/app-boundary`` for the same policy in every
+    account. Empty (the default): any boundary passes except an AWS administrative policy."""
+    return _list("COLLECTION_APPROVED_BOUNDARY_ARNS", [])
+
+
 def stale_run_hours() -> float:
     """An active run older than this is taken as lost and no longer blocks a new one."""
     return _number("COLLECTION_STALE_RUN_HOURS", 6, minimum=0.1)

@@ -6,7 +6,8 @@
   app (VPC over two AZs, KMS CMK for the environment, DLQ and on-failure destination, alias
   ``live`` on a published version with provisioned concurrency, X-Ray, reserved concurrency,
   JSON logs to a group with 365-day retention and KMS, Errors/Throttles/Duration/concurrency
-  alarms, required tags, its own least-privilege role with a permission boundary, CodeDeploy
+  alarms, required tags, its own least-privilege role with a permission boundary (and AWS's
+  AWSXRayDaemonWriteAccess when the emulator holds AWS-managed policies), CodeDeploy
   canary with alarm rollback, enforced code signing), and non-compliant ones
   (``payments-legacy`` with a canary secret in its environment, ``payments-public`` with a
   public function URL and an admin role, ``loans-batch``);
@@ -32,6 +33,13 @@ COLLECTOR_ROLE = "prr-collector"
 # The value the redaction test hunts for in the database, logs and exports.
 CANARY_SECRET = "prr-canary-7Hq2vN9xL4sK8dR3"
 BOUNDARY_NAME = "prr-lambda-boundary"
+# AWS-managed policies attached to the demo's roles (their documents are read with IAM GetPolicy
+# and GetPolicyVersion). moto holds them only when started with MOTO_IAM_LOAD_MANAGED_POLICIES
+# set to true; without them the seeder attaches an account copy of AdministratorAccess and no
+# X-Ray policy (the compliant roles' own policy already grants the X-Ray writes), so every
+# check's outcome is the same either way.
+AWS_ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
+AWS_XRAY_POLICY = "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"
 REQUIRED_TAGS = {"owner": "team@example.com", "cost-center": "cc-1234"}
 
 
@@ -180,6 +188,15 @@ class Seeder:
         self.untrusted_layer = f"arn:aws:lambda:{self.region}:111122223333:layer:random-utils:3"
         self.topic_arn = f"arn:aws:sns:{self.region}:{ACCOUNT}:prr-oncall"
         self.apps: set[str] = set()
+        self.aws_managed = self._has_aws_managed_policies()
+
+    def _has_aws_managed_policies(self) -> bool:
+        """Whether the emulator holds AWS's managed policies (see ``AWS_ADMIN_POLICY``)."""
+        try:
+            self.iam.get_policy(PolicyArn=AWS_ADMIN_POLICY)
+        except self.iam.exceptions.NoSuchEntityException:
+            return False
+        return True
 
     def _collector_role(self) -> None:
         trust = {
@@ -246,6 +263,9 @@ class Seeder:
         self.iam.put_role_policy(
             RoleName=f"{name}-role", PolicyName="app", PolicyDocument=json.dumps(policy)
         )
+        if self.aws_managed:
+            # Explicit X-Ray writes and reads on "*" (where X-Ray needs it): still least privilege.
+            self.iam.attach_role_policy(RoleName=f"{name}-role", PolicyArn=AWS_XRAY_POLICY)
         log_group = f"/aws/lambda/{name}"
         _once(self.logs.create_log_group, logGroupName=log_group, kmsKeyId=self.cmk)
         self.logs.put_retention_policy(logGroupName=log_group, retentionInDays=365)
@@ -486,16 +506,18 @@ class Seeder:
         role = self.iam.create_role(
             RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps(TRUST_LAMBDA)
         )["Role"]["Arn"]
-        # moto does not load AWS managed policies by default: an account copy of the same name.
-        admin = self.iam.create_policy(
-            PolicyName="AdministratorAccess",
-            PolicyDocument=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-                }
-            ),
-        )["Policy"]["Arn"]
+        admin = AWS_ADMIN_POLICY
+        if not self.aws_managed:
+            # moto does not load AWS managed policies by default: an account copy of the same name.
+            admin = self.iam.create_policy(
+                PolicyName="AdministratorAccess",
+                PolicyDocument=json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+                    }
+                ),
+            )["Policy"]["Arn"]
         self.iam.attach_role_policy(RoleName=f"{name}-role", PolicyArn=admin)
         _once(
             self.lam.create_function,

@@ -205,8 +205,18 @@ def log_groups(ctx: RegionContext, prefix: str, extra_names: set[str]) -> dict[s
 # --- IAM, KMS, EC2 ---------------------------------------------------------------------------
 
 
+# An AWS-managed policy's ARN, in any partition (aws, aws-cn, aws-us-gov).
+AWS_MANAGED_POLICY = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/")
+
+
 def iam_roles(ctx: RegionContext) -> dict[str, dict]:
-    """Every role with its policies, from GetAccountAuthorizationDetails (once per account)."""
+    """Every role with its policies: GetAccountAuthorizationDetails (once per account) for the
+    roles and the account's own policies, then the document of each distinct AWS-managed policy
+    attached to a role (``aws_managed_documents``). GAAD's own AWSManagedPolicy filter is not
+    used: it lists every AWS-managed policy there is, megabytes, to read a handful.
+
+    An attached policy whose document could not be read keeps ``document`` None and says why
+    in ``unavailable``: the checks that read documents are then ``error``, never ``pass``."""
     iam = ctx.client("iam")
     roles: list = []
     policies: list = []
@@ -222,6 +232,14 @@ def iam_roles(ctx: RegionContext) -> dict[str, dict]:
     for p in policies:
         default = next((v for v in p.get("PolicyVersionList", []) if v.get("IsDefaultVersion")), {})
         documents[p["Arn"]] = as_doc(default.get("Document"))
+    aws_arns = {
+        p["PolicyArn"]
+        for r in roles
+        for p in r.get("AttachedManagedPolicies", [])
+        if AWS_MANAGED_POLICY.match(p["PolicyArn"])
+    }
+    aws_documents, aws_failed = aws_managed_documents(ctx, aws_arns)
+    documents.update(aws_documents)
     out = {}
     for r in roles:
         out[r["Arn"]] = {
@@ -236,16 +254,48 @@ def iam_roles(ctx: RegionContext) -> dict[str, dict]:
                 for p in r.get("RolePolicyList", [])
             ],
             "attached_policies": [
-                {
-                    "name": p["PolicyName"],
-                    "arn": p["PolicyArn"],
-                    "aws_managed": p["PolicyArn"].startswith("arn:aws:iam::aws:policy/"),
-                    "document": documents.get(p["PolicyArn"]),
-                }
+                _attached(p["PolicyName"], p["PolicyArn"], documents, aws_failed)
                 for p in r.get("AttachedManagedPolicies", [])
             ],
         }
     return out
+
+
+def _attached(name: str, arn: str, documents: dict, failed: dict) -> dict:
+    policy = {
+        "name": name,
+        "arn": arn,
+        "aws_managed": bool(AWS_MANAGED_POLICY.match(arn)),
+        "document": documents.get(arn),
+    }
+    if policy["document"] is None:
+        policy["unavailable"] = failed.get(arn) or "IAM did not return its document."
+    return policy
+
+
+def aws_managed_documents(ctx: RegionContext, arns: set[str]) -> tuple[dict, dict[str, str]]:
+    """The default version's document of each AWS-managed policy in ``arns``: IAM GetPolicy
+    (for DefaultVersionId) then GetPolicyVersion, once per distinct ARN, through the recorded
+    IAM client. Returns (ARN -> document, ARN -> why it could not be read)."""
+    iam = ctx.client("iam")
+    documents: dict[str, dict] = {}
+    failed: dict[str, str] = {}
+    for arn in sorted(arns):
+        try:
+            version = (iam.get_policy(PolicyArn=arn).get("Policy") or {}).get("DefaultVersionId")
+            if not version:
+                failed[arn] = f"IAM GetPolicy gave no default version for {arn}."
+                continue
+            answer = iam.get_policy_version(PolicyArn=arn, VersionId=version)
+        except AWS_ERRORS as exc:
+            failed[arn] = ctx.explain(exc)
+            continue
+        document = (answer.get("PolicyVersion") or {}).get("Document")
+        if document is None:
+            failed[arn] = f"IAM GetPolicyVersion gave no document for {arn} ({version})."
+            continue
+        documents[arn] = as_doc(document)
+    return documents, failed
 
 
 def kms_keys(ctx: RegionContext, key_ids: set[str]) -> tuple[dict[str, dict], dict[str, str]]:

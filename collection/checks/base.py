@@ -23,6 +23,9 @@ class CheckContext:
     profile: dict = field(default_factory=dict)
     required_tags: tuple[str, ...] = ("owner", "service", "data-classification", "cost-center")
     trusted_layer_accounts: tuple[str, ...] = ()
+    # Permission boundaries the bank approves (COLLECTION_APPROVED_BOUNDARY_ARNS): exact ARNs or
+    # fnmatch patterns. Empty: any boundary but an AWS administrative policy passes.
+    approved_boundary_arns: tuple[str, ...] = ()
     today: date = field(default_factory=date.today)
     # check id -> why the catalog does not require its control for this service
     # (collection.checks.applicability.not_required_for): such checks are not applicable.

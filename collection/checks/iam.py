@@ -1,11 +1,17 @@
-"""Execution role checks (from GetAccountAuthorizationDetails, collected once per account)."""
+"""Execution role checks (from GetAccountAuthorizationDetails, collected once per account,
+and the documents of the AWS-managed policies attached to roles, read once per policy)."""
 
 import fnmatch
+import re
 
 from collection.checks.base import check, err, fail, name, ok
 from collection.policy import as_list, statements
 
 ADMIN_POLICIES = {"AdministratorAccess", "PowerUserAccess", "IAMFullAccess"}
+# The AWS-managed administrative policies by ARN, in any partition and under any path.
+AWS_ADMIN_POLICY = re.compile(
+    r"^arn:aws[a-z-]*:iam::aws:policy/(?:[\w+=,.@-]+/)*(" + "|".join(sorted(ADMIN_POLICIES)) + r")$"
+)
 READ_PREFIXES = ("get", "list", "describe", "batchget", "query", "scan", "lookup", "head")
 # Actions AWS only supports on Resource "*" (VPC networking of Lambda, tracing, metrics).
 STAR_ONLY = {
@@ -27,11 +33,39 @@ def _role_missing(facts):
 
 
 def _allows(role):
-    """(policy name, statement) for each Allow statement the portal could read."""
+    """(policy name, statement) for each Allow statement of the policies the portal could read
+    (``_unread`` names the others: a check that reads documents must not pass without them)."""
     for policy in role["inline_policies"] + role["attached_policies"]:
         for st in statements(policy.get("document")):
             if st.get("Effect") == "Allow":
                 yield policy["name"], st
+
+
+def _unread(role) -> list[str]:
+    """The role's policies whose document could not be read, each with the reason."""
+    return [
+        f"{p['name']} ({p.get('arn') or 'inline'}): {p.get('unavailable') or 'not collected.'}"
+        for p in role["inline_policies"] + role["attached_policies"]
+        if p.get("document") is None
+    ]
+
+
+def _verdict(role, bad: list[str], failed: str, passed: str):
+    """``fail`` when a readable policy is at fault (whatever else could not be read), else
+    ``error`` when a policy could not be read, else ``pass``."""
+    unread = _unread(role)
+    if bad:
+        also = f" Also unreadable: {'; '.join(unread)}" if unread else ""
+        return fail(f"{failed}{also}")
+    if unread:
+        return err(
+            f"Role {role['name']} could not be checked: the document of policy {'; '.join(unread)}"
+        )
+    return ok(passed)
+
+
+def _is_admin_policy(policy: dict) -> bool:
+    return policy["name"] in ADMIN_POLICIES or bool(AWS_ADMIN_POLICY.match(policy.get("arn", "")))
 
 
 def _role_check(check_id):
@@ -56,9 +90,12 @@ def no_wildcard_actions(facts, ctx, role):
         for action in as_list(st.get("Action"))
         if action == "*" or str(action).endswith(":*")
     ]
-    if bad:
-        return fail(f"Role {role['name']} grants wildcard actions ({'; '.join(bad)}).")
-    return ok(f"Role {role['name']} grants no wildcard actions.")
+    return _verdict(
+        role,
+        bad,
+        f"Role {role['name']} grants wildcard actions ({'; '.join(bad)}).",
+        f"Role {role['name']} grants no wildcard actions.",
+    )
 
 
 def _is_write(action: str) -> bool:
@@ -76,31 +113,55 @@ def no_wildcard_resources(facts, ctx, role):
         for action in as_list(st.get("Action"))
         if _is_write(str(action))
     ]
-    if bad:
-        return fail(f"Role {role['name']} grants write actions on Resource * ({'; '.join(bad)}).")
-    return ok(f"Role {role['name']} scopes every write action to named resources.")
+    return _verdict(
+        role,
+        bad,
+        f"Role {role['name']} grants write actions on Resource * ({'; '.join(bad)}).",
+        f"Role {role['name']} scopes every write action to named resources.",
+    )
 
 
 @_role_check("iam.no_admin_policies")
 def no_admin_policies(facts, ctx, role):
-    admin = [p["name"] for p in role["attached_policies"] if p["name"] in ADMIN_POLICIES]
+    admin = [p["name"] for p in role["attached_policies"] if _is_admin_policy(p)]
     admin += [
         policy
         for policy, st in _allows(role)
         if "*" in as_list(st.get("Action")) and "*" in as_list(st.get("Resource"))
     ]
-    if admin:
-        return fail(
-            f"Role {role['name']} has administrator access ({', '.join(sorted(set(admin)))})."
-        )
-    return ok(f"Role {role['name']} has no administrator or power-user policy.")
+    return _verdict(
+        role,
+        sorted(set(admin)),
+        f"Role {role['name']} has administrator access ({', '.join(sorted(set(admin)))}).",
+        f"Role {role['name']} has no administrator or power-user policy.",
+    )
 
 
 @_role_check("iam.permission_boundary")
 def permission_boundary(facts, ctx, role):
-    if role["permission_boundary_arn"]:
-        return ok(f"Role {role['name']} has permission boundary {role['permission_boundary_arn']}.")
-    return fail(f"Role {role['name']} has no permission boundary.")
+    """Pass when the boundary is one of ``ctx.approved_boundary_arns`` (exact ARNs, or patterns
+    such as ``arn:aws:iam::*:policy/app-boundary`` for the same policy in every account). With
+    none configured, any boundary passes except an AWS administrative policy."""
+    boundary = role["permission_boundary_arn"]
+    if not boundary:
+        return fail(f"Role {role['name']} has no permission boundary.")
+    approved = tuple(ctx.approved_boundary_arns)
+    if approved:
+        if any(fnmatch.fnmatchcase(boundary, pattern) for pattern in approved):
+            return ok(f"Role {role['name']} has the approved permission boundary {boundary}.")
+        return fail(
+            f"Role {role['name']} has permission boundary {boundary}, which is not an approved "
+            f"boundary ({', '.join(approved)})."
+        )
+    if AWS_ADMIN_POLICY.match(boundary):
+        return fail(
+            f"Role {role['name']} has permission boundary {boundary}, an AWS administrative "
+            "policy: it does not hold the role to an application's permissions."
+        )
+    return ok(
+        f"Role {role['name']} has permission boundary {boundary} (no approved boundaries are "
+        "configured: any boundary that is not an AWS administrative policy passes)."
+    )
 
 
 @_role_check("iam.role_not_shared")
@@ -121,9 +182,12 @@ def no_passrole_wildcard(facts, ctx, role):
             fnmatch.fnmatchcase("iam:passrole", str(a).lower()) for a in as_list(st.get("Action"))
         )
     ]
-    if bad:
-        return fail(f"Role {role['name']} may pass any role (iam:PassRole on *: {', '.join(bad)}).")
-    return ok(f"Role {role['name']} cannot pass arbitrary roles.")
+    return _verdict(
+        role,
+        bad,
+        f"Role {role['name']} may pass any role (iam:PassRole on *: {', '.join(bad)}).",
+        f"Role {role['name']} cannot pass arbitrary roles.",
+    )
 
 
 def _trust_principals(role):
