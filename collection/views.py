@@ -14,7 +14,7 @@ from audit.context import Actor
 from audit.services import audit_denied
 from collection import selectors, services
 from collection.choices import CheckStatus, RunMode
-from collection.models import CollectionRun
+from collection.models import CollectionRun, RegionRun
 from portal.errors import DomainError
 from services.models import AwsTarget
 from services.selectors import service_list_for
@@ -55,8 +55,11 @@ def _visible_run(request, run_id) -> CollectionRun:
     return get_object_or_404(selectors.run_list_for(request.user), pk=run_id)
 
 
-def progress_payload(run: CollectionRun) -> dict:
-    regions = list(run.region_runs.all())
+def progress_payload(run: CollectionRun, regions: list[RegionRun] | None = None) -> dict:
+    """The run's counters and per-region progress (the run page polls it as JSON). Pass the
+    run's regions if already read; otherwise they are read without their recorded calls."""
+    if regions is None:
+        regions = list(run.region_runs.defer("bulk_operations", "unavailable"))
     return {
         "id": run.pk,
         "status": run.status,
@@ -80,9 +83,37 @@ def progress_payload(run: CollectionRun) -> dict:
     }
 
 
+def region_calls(region_run: RegionRun) -> dict:
+    """The account-wide AWS calls a region recorded (``RegionRun.bulk_operations``), one row
+    per operation in the order first called: how many calls (pages), how many attempts
+    (retries included) and every AWS request id, for the run page's provenance tables."""
+    rows: dict[str, dict] = {}
+    for call in region_run.bulk_operations or []:
+        operation = str(call.get("operation") or "unknown")
+        row = rows.setdefault(
+            operation, {"operation": operation, "calls": 0, "attempts": 0, "request_ids": []}
+        )
+        row["calls"] += 1
+        row["attempts"] += int(call.get("attempts") or 1)
+        row["request_ids"].append(str(call.get("request_id") or ""))
+    operations = list(rows.values())
+    for row in operations:
+        row["retries"] = row["attempts"] - row["calls"]
+    return {
+        "region": region_run.region,
+        "status": region_run.get_status_display(),
+        "started_at": region_run.started_at,
+        "finished_at": region_run.finished_at,
+        "calls": sum(row["calls"] for row in operations),
+        "attempts": sum(row["attempts"] for row in operations),
+        "operations": operations,
+    }
+
+
 @login_required
 def run_detail(request, run_id):
     run = _visible_run(request, run_id)
+    regions = list(run.region_runs.all())
     status = request.GET.get("status", "")
     check = request.GET.get("check", "").strip()
     results = run.results.select_related("snapshot").order_by("status", "check_id", "resource")
@@ -100,7 +131,8 @@ def run_detail(request, run_id):
         "collection/run_detail.html",
         {
             "run": run,
-            "progress": progress_payload(run),
+            "progress": progress_payload(run, regions),
+            "region_calls": [region_calls(r) for r in regions],
             "page": page,
             "status": status,
             "check": check,

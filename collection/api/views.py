@@ -15,7 +15,36 @@ from portal.errors import DomainError
 from services.models import AwsTarget
 
 
+class AwsCallSerializer(serializers.Serializer):
+    """One AWS call of a region, as recorded for provenance (one row per call: a listing of
+    several pages is several rows)."""
+
+    operation = serializers.CharField(
+        read_only=True, help_text='"service:Operation", e.g. "cloudwatch:DescribeAlarms".'
+    )
+    request_id = serializers.CharField(
+        read_only=True, help_text="The AWS request id of the answer (empty if none was returned)."
+    )
+    attempts = serializers.IntegerField(
+        read_only=True, help_text="Requests sent for this call, retries included (at least 1)."
+    )
+
+    def to_representation(self, instance):
+        return {
+            "operation": str(instance.get("operation") or ""),
+            "request_id": str(instance.get("request_id") or ""),
+            "attempts": int(instance.get("attempts") or 1),
+        }
+
+
 class RegionRunSerializer(serializers.ModelSerializer):
+    bulk_operations = AwsCallSerializer(
+        many=True,
+        read_only=True,
+        help_text="The account-wide calls of this region (role assumption, listings, alarms, "
+        "IAM, KMS...) whose answers every snapshot of the region shares, with their request ids.",
+    )
+
     class Meta:
         model = RegionRun
         fields = [
@@ -28,6 +57,7 @@ class RegionRunSerializer(serializers.ModelSerializer):
             "error_message",
             "started_at",
             "finished_at",
+            "bulk_operations",
         ]
         read_only_fields = fields
 

@@ -1,9 +1,21 @@
-"""Collection paths moto cannot emulate, with botocore Stubber answers (validated against
-botocore's service model: a malformed request or response fails the test)."""
+"""Collection paths moto cannot emulate, with botocore Stubber answers.
+
+What is checked against botocore's service model, and how:
+* every stubbed answer: ``Stubber.add_response`` validates it against the operation's output
+  shape (a malformed response fails when the test sets it up);
+* every request: the collector's clients are made with ``parameter_validation=False`` in
+  production (collection/aws/clients.py), so here ``client_config`` is patched to turn it on
+  (the ``ctx`` fixture) and each request is validated against the operation's input shape
+  before the Stubber answers it;
+* every stubbed request also names its exact expected parameters (``expected_params``), so a
+  request the collector builds differently fails too.
+"""
 
 import datetime
 
 import pytest
+from botocore.config import Config
+from botocore.exceptions import ParamValidationError
 from botocore.stub import Stubber
 
 from collection.aws import clients, collect
@@ -16,9 +28,18 @@ REGION = "eu-west-1"
 FN_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:payments-api"
 
 
+def validating_client_config() -> Config:
+    """The production client configuration with request validation turned on."""
+    return PRODUCTION_CLIENT_CONFIG().merge(Config(parameter_validation=True))
+
+
+PRODUCTION_CLIENT_CONFIG = clients.client_config
+
+
 @pytest.fixture
-def ctx(settings):
+def ctx(settings, monkeypatch):
     settings.AWS_ENDPOINT_URL = ""
+    monkeypatch.setattr(clients, "client_config", validating_client_config)
     # Stubber answers through the botocore client; the lean reads have their own tests
     # against the emulator (test_lean_reads.py).
     settings.COLLECTION_LEAN_READS = False
@@ -113,6 +134,7 @@ def test_code_signing_configs_map_to_functions_with_two_listings(ctx):
         {"CodeSigningConfigArn": csc_arn, "MaxItems": 50},
     )
     found = collect.code_signing_by_function(ctx)
+    s.assert_no_pending_responses()
     assert found[FN_ARN]["untrusted_artifact_on_deployment"] == "Enforce"
 
 
@@ -243,8 +265,28 @@ def test_config_compliance_and_security_hub_filters(ctx):
         "RecordState": "ACTIVE",
         "Resources": [{"Type": "AwsLambdaFunction", "Id": FN_ARN}],
     }
-    sh.add_response("get_findings", {"Findings": [finding]}, None)
+    sh.add_response(
+        "get_findings",
+        {"Findings": [finding]},
+        {
+            "Filters": {
+                "ResourceType": [{"Value": "AwsLambdaFunction", "Comparison": "EQUALS"}],
+                "SeverityLabel": [
+                    {"Value": "CRITICAL", "Comparison": "EQUALS"},
+                    {"Value": "HIGH", "Comparison": "EQUALS"},
+                ],
+                "RecordState": [{"Value": "ACTIVE", "Comparison": "EQUALS"}],
+                "WorkflowStatus": [
+                    {"Value": "NEW", "Comparison": "EQUALS"},
+                    {"Value": "NOTIFIED", "Comparison": "EQUALS"},
+                ],
+            },
+            "MaxResults": 100,
+        },
+    )
     found = collect.security_hub_findings(ctx)
+    cfg.assert_no_pending_responses()
+    sh.assert_no_pending_responses()
     assert found[FN_ARN][0]["title"] == "Public function"
 
 
@@ -295,3 +337,22 @@ def test_per_function_aliases_follow_next_marker_across_pages(ctx):
     s.assert_no_pending_responses()
     assert [a["name"] for a in details["aliases"]] == ["blue", "live"]
     assert details["unavailable"] == {}
+
+
+def test_stubbed_requests_are_validated_against_the_service_model(ctx):
+    """The fixture's clients validate requests (production ones do not): a request that the
+    model refuses fails before the Stubber is even asked for an answer."""
+    lam = ctx.client("lambda")
+    assert lam.meta.config.parameter_validation is True
+    assert clients.client_config is validating_client_config
+    assert PRODUCTION_CLIENT_CONFIG().parameter_validation is False  # production unchanged
+    s = stub(ctx, "lambda")
+    # The Stubber matches the call first (these are the parameters it expects), then the
+    # client validates them and refuses before the stubbed answer is taken.
+    s.add_response("list_functions", {"Functions": []}, {"MaxItems": "fifty"})
+    with pytest.raises(ParamValidationError, match="MaxItems"):
+        lam.list_functions(MaxItems="fifty")
+    with pytest.raises(AssertionError):
+        s.assert_no_pending_responses()
+    with pytest.raises(ParamValidationError):  # answers are checked against the model too
+        s.add_response("get_function", {"Concurrency": {"ReservedConcurrentExecutions": "x"}})

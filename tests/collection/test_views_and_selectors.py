@@ -1,12 +1,16 @@
 """Who may start runs and see them; the selector the gate calls."""
 
+import json
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.context import Actor
 from audit.models import AuditEvent
-from collection.choices import CheckStatus, RunStatus
-from collection.models import CheckResult, CollectionRun, ResourceSnapshot
+from collection.choices import CheckStatus, RegionStatus, RunStatus
+from collection.models import CheckResult, CollectionRun, RegionRun, ResourceSnapshot
 from collection.selectors import latest_check_status
 from collection.services import collection_run_start
 from portal.errors import DomainError
@@ -165,3 +169,111 @@ def test_service_panel_offers_collect_now_to_the_team(owner, sre, target, client
     )
     assert "Collect now" not in html
     assert "Recent runs" in html
+
+
+def bulk_calls(region: str, pages: int) -> list[dict]:
+    """What the pipeline records for a region: one entry per call, attempts only if retried."""
+    calls = [{"operation": "sts:AssumeRole", "request_id": f"sts-{region}"}]
+    calls += [
+        {"operation": "lambda:ListFunctions", "request_id": f"lf-{region}-{n}"}
+        for n in range(pages)
+    ]
+    calls += [
+        {"operation": "cloudwatch:DescribeAlarms", "request_id": f"cw-{region}", "attempts": 3},
+        {"operation": "iam:GetAccountAuthorizationDetails", "request_id": f"iam-{region}"},
+    ]
+    return calls
+
+
+def run_with_regions(target, regions: dict[str, int]):
+    run = finished_run(target, [("arn:f1", "lambda.tracing_active", CheckStatus.PASS)])
+    for region, pages in regions.items():
+        RegionRun.objects.create(
+            run=run,
+            region=region,
+            status=RegionStatus.SUCCEEDED,
+            bulk_operations=bulk_calls(region, pages),
+        )
+    return run
+
+
+def test_run_page_shows_each_regions_account_wide_calls_and_request_ids(
+    auditor, target, client_for
+):
+    run = run_with_regions(target, {"eu-west-1": 2, "us-east-1": 1})
+    RegionRun.objects.create(run=run, region="ap-south-1", status=RegionStatus.FAILED)
+
+    html = client_for(auditor).get(f"/collection/runs/{run.pk}/").content.decode()
+
+    assert '<details id="aws-calls-eu-west-1"' in html
+    assert "<caption>Account-wide AWS calls in eu-west-1</caption>" in html
+    assert "<caption>Account-wide AWS calls in us-east-1</caption>" in html
+    assert "eu-west-1 (succeeded): 5 calls to 4 operations, 7 attempts" in html
+    row = html.split("<code>lambda:ListFunctions</code>")[1].split("</tr>")[0]
+    assert "<td>2</td>" in row and "lf-eu-west-1-0" in row and "lf-eu-west-1-1" in row
+    alarms = html.split("<code>cloudwatch:DescribeAlarms</code>")[1].split("</tr>")[0]
+    assert "3 (2 retries)" in alarms and "cw-eu-west-1" in alarms
+    assert 'th scope="row"><code>iam:GetAccountAuthorizationDetails</code>' in html
+    failed = html.split('id="aws-calls-ap-south-1"')[1].split("</details>")[0]
+    assert "0 calls to 0 operations" in failed and "No account-wide calls recorded." in failed
+
+
+def test_snapshot_page_links_to_its_regions_account_wide_calls(owner, target, client_for):
+    run = run_with_regions(target, {"us-east-1": 1})
+    snapshot = run.snapshots.get()
+
+    html = client_for(owner).get(f"/collection/snapshots/{snapshot.pk}/").content.decode()
+
+    assert f'href="/collection/runs/{run.pk}/#aws-calls-us-east-1"' in html
+
+
+def test_progress_json_does_not_carry_the_recorded_calls(owner, target, client_for):
+    run = run_with_regions(target, {"us-east-1": 3})
+
+    body = client_for(owner).get(f"/collection/runs/{run.pk}/progress").json()
+
+    assert [r["region"] for r in body["regions"]] == ["us-east-1"]
+    assert "lf-us-east-1-0" not in json.dumps(body)
+
+
+def test_run_page_and_api_query_count_does_not_grow_with_regions_or_calls(
+    owner, target, client_for, django_assert_max_num_queries
+):
+    small = run_with_regions(target, {"us-east-1": 1})
+    big = run_with_regions(
+        target, {f"eu-west-{n}": 40 for n in range(1, 4)} | {"us-east-1": 10, "us-west-2": 5}
+    )
+    client = client_for(owner)
+    counts = {}
+    for run in (small, big):
+        for url in (f"/collection/runs/{run.pk}/", f"/api/v1/collection/runs/{run.pk}/"):
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(url).status_code == 200
+            counts.setdefault(url.split("/")[1], []).append(len(queries))
+    assert counts["collection"][0] == counts["collection"][1]
+    assert counts["api"][0] == counts["api"][1]
+    with django_assert_max_num_queries(counts["collection"][0]):
+        client.get(f"/collection/runs/{big.pk}/")
+    with django_assert_max_num_queries(counts["api"][0]):
+        client.get(f"/api/v1/collection/runs/{big.pk}/")
+
+
+def test_api_run_detail_lists_each_regions_calls_with_attempts(auditor, target, client_for):
+    run = run_with_regions(target, {"us-east-1": 2})
+
+    body = client_for(auditor).get(f"/api/v1/collection/runs/{run.pk}/").json()
+    listing = client_for(auditor).get("/api/v1/collection/runs/", {"aws_target": target.pk}).json()
+
+    [region] = body["region_runs"]
+    assert region["bulk_operations"] == [
+        {"operation": "sts:AssumeRole", "request_id": "sts-us-east-1", "attempts": 1},
+        {"operation": "lambda:ListFunctions", "request_id": "lf-us-east-1-0", "attempts": 1},
+        {"operation": "lambda:ListFunctions", "request_id": "lf-us-east-1-1", "attempts": 1},
+        {"operation": "cloudwatch:DescribeAlarms", "request_id": "cw-us-east-1", "attempts": 3},
+        {
+            "operation": "iam:GetAccountAuthorizationDetails",
+            "request_id": "iam-us-east-1",
+            "attempts": 1,
+        },
+    ]
+    assert "region_runs" not in listing["results"][0]  # the list stays light
