@@ -106,7 +106,10 @@ def _gather(ctx, target, functions: list[dict], all_configs: list[dict]) -> tupl
     if subnet_ids or group_ids:
         inv["subnets"] = attempt("ec2", lambda: collect.subnets(ctx, subnet_ids))
         inv["security_groups"] = attempt("ec2", lambda: collect.security_groups(ctx, group_ids))
-    inv["deployment_groups"] = attempt("codedeploy", lambda: collect.codedeploy_groups(ctx, prefix))
+    names = {f["name"] for f in functions}
+    inv["deployment_groups"] = attempt(
+        "codedeploy", lambda: collect.codedeploy_groups(ctx, prefix, function_names=names)
+    )
     inv["secrets"] = attempt("secrets", lambda: collect.secrets(ctx))
     inv["config"] = attempt("config", lambda: collect.config_compliance(ctx))
     inv["securityhub"] = attempt("securityhub", lambda: collect.security_hub_findings(ctx))
@@ -573,7 +576,8 @@ def _fetch_pool() -> ThreadPoolExecutor:
 
 class _Evaluator:
     """Builds one function's facts, snapshot and check outcomes from its fetched answers
-    and the batch's bulk slice (pure CPU: no database, no AWS)."""
+    and the batch's bulk slice. ``evaluate`` is pure CPU (no database, no AWS); making one
+    reads the catalog's applicability rules (one query per batch)."""
 
     def __init__(self, batch, run, rr):
         self.run = run
@@ -587,6 +591,7 @@ class _Evaluator:
             profile=profile,
             required_tags=tuple(conf.required_tags()),
             trusted_layer_accounts=tuple(conf.trusted_layer_accounts()),
+            approved_boundary_arns=tuple(conf.approved_boundary_arns()),
             not_required=not_required_for(profile),  # one query: the catalog's rules
         )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 
 from collection.aws import clients
@@ -150,6 +151,7 @@ def event_source_mappings(ctx: RegionContext) -> dict[str, list[dict]]:
                 "on_failure_destination": dest.get("Destination", ""),
                 "function_response_types": m.get("FunctionResponseTypes", []),
                 "maximum_retry_attempts": m.get("MaximumRetryAttempts"),
+                "maximum_record_age": m.get("MaximumRecordAgeInSeconds"),
                 "bisect_on_error": m.get("BisectBatchOnFunctionError"),
                 "starting_position": m.get("StartingPosition", ""),
             }
@@ -379,16 +381,37 @@ def security_groups(ctx: RegionContext, group_ids: set[str]) -> dict[str, dict]:
 _BUILTIN_CONFIG = re.compile(r"^CodeDeployDefault\.Lambda(Canary|Linear|AllAtOnce)")
 
 
-def codedeploy_groups(ctx: RegionContext, app_prefix: str) -> dict[str, dict]:
-    """Deployment groups of the Lambda applications, keyed by group name (batch calls)."""
+def codedeploy_groups(
+    ctx: RegionContext, app_prefix: str, function_names: set[str] | None = None
+) -> dict[str, dict]:
+    """Function name -> the Lambda deployment group that deploys it (batch calls).
+
+    A group is matched to the functions named in the AppSpec of its last deployment (how
+    CodeDeploy knows which function it shifts traffic on: SAM and CDK name groups
+    ``<stack>-<Function>DeploymentGroup-<suffix>``, not after the function); a group that has
+    never deployed is matched by name (group name = function name). Applications whose name
+    starts with ``app_prefix`` are read first; when some of ``function_names`` is still
+    unmatched, the account's other applications are read too, so a prefix that does not fit
+    the application names costs calls, never a false "no deployment group"."""
     cd = ctx.client("codedeploy")
     names = _pages(cd, "list_applications", "applications", None)
-    if app_prefix:
-        names = [n for n in names if n.startswith(app_prefix)]
+    first = [n for n in names if n.startswith(app_prefix)] if app_prefix else names
+    groups = _lambda_groups(cd, first)
+    out = _by_function(cd, groups)
+    rest = [n for n in names if n not in set(first)]
+    if rest and function_names and not function_names <= out.keys():
+        more = _lambda_groups(cd, rest)
+        for fn, group in _by_function(cd, more).items():
+            out.setdefault(fn, group)
+    return out
+
+
+def _lambda_groups(cd, app_names: list[str]) -> list[dict]:
+    """Every deployment group of the Lambda applications among ``app_names``."""
     apps = []
-    for chunk in _chunks(names, 100):
+    for chunk in _chunks(app_names, 100):
         apps += cd.batch_get_applications(applicationNames=chunk).get("applicationsInfo", [])
-    groups: dict[str, dict] = {}
+    groups: list[dict] = []
     custom_configs: set[str] = set()
     for app in apps:
         if app.get("computePlatform") != "Lambda":
@@ -408,26 +431,75 @@ def codedeploy_groups(ctx: RegionContext, app_prefix: str) -> dict[str, dict]:
                 config_name = g.get("deploymentConfigName", "")
                 rollback = g.get("autoRollbackConfiguration") or {}
                 alarms = g.get("alarmConfiguration") or {}
-                groups[g["deploymentGroupName"]] = {
-                    "application": app["applicationName"],
-                    "name": g["deploymentGroupName"],
-                    "deployment_config": config_name,
-                    "traffic_routing": _builtin_routing(config_name),
-                    "auto_rollback_enabled": bool(rollback.get("enabled")),
-                    "auto_rollback_events": rollback.get("events", []),
-                    "alarms_enabled": bool(alarms.get("enabled")),
-                    "alarms": [a["name"] for a in alarms.get("alarms", [])],
-                }
-                if groups[g["deploymentGroupName"]]["traffic_routing"] is None:
+                last = g.get("lastSuccessfulDeployment") or g.get("lastAttemptedDeployment") or {}
+                groups.append(
+                    {
+                        "application": app["applicationName"],
+                        "name": g["deploymentGroupName"],
+                        "deployment_config": config_name,
+                        "traffic_routing": _builtin_routing(config_name),
+                        "auto_rollback_enabled": bool(rollback.get("enabled")),
+                        "auto_rollback_events": rollback.get("events", []),
+                        "alarms_enabled": bool(alarms.get("enabled")),
+                        "alarms": [a["name"] for a in alarms.get("alarms", [])],
+                        "last_deployment": last.get("deploymentId", ""),
+                    }
+                )
+                if groups[-1]["traffic_routing"] is None:
                     custom_configs.add(config_name)
     routing = {}
     for name in sorted(c for c in custom_configs if c):
         info = cd.get_deployment_config(deploymentConfigName=name).get("deploymentConfigInfo", {})
         routing[name] = (info.get("trafficRoutingConfig") or {}).get("type", "AllAtOnce")
-    for g in groups.values():
+    for g in groups:
         if g["traffic_routing"] is None:
             g["traffic_routing"] = routing.get(g["deployment_config"], "AllAtOnce")
     return groups
+
+
+def _by_function(cd, groups: list[dict]) -> dict[str, dict]:
+    """Function name -> group: by the AppSpec of each group's last deployment
+    (BatchGetDeployments, 25 a call), else by the group's own name."""
+    ids = sorted({g["last_deployment"] for g in groups if g["last_deployment"]})
+    targets: dict[str, list[str]] = {}
+    for chunk in _chunks(ids, 25):
+        for d in cd.batch_get_deployments(deploymentIds=chunk).get("deploymentsInfo", []):
+            targets[d.get("deploymentId", "")] = appspec_functions(d.get("revision") or {})
+    out: dict[str, dict] = {}
+    by_name: dict[str, dict] = {}
+    for g in groups:
+        functions = targets.get(g["last_deployment"]) or []
+        for fn in functions:
+            out.setdefault(fn, {**g, "matched_by": "last deployment"})
+        if not functions:
+            by_name.setdefault(g["name"], {**g, "matched_by": "name"})
+    for fn, group in by_name.items():
+        out.setdefault(fn, group)
+    return out
+
+
+def appspec_functions(revision: dict) -> list[str]:
+    """Names of the Lambda functions an AppSpec revision deploys (JSON or YAML content; a
+    revision stored in S3 is not read and gives none)."""
+    content = (revision.get("appSpecContent") or revision.get("string") or {}).get("content")
+    if not content:
+        return []
+    try:
+        spec = yaml.safe_load(content)  # JSON is YAML too
+    except yaml.YAMLError:
+        return []
+    resources = spec.get("Resources") if isinstance(spec, dict) else None
+    names = []
+    for resource in resources if isinstance(resources, list) else []:
+        for body in resource.values() if isinstance(resource, dict) else []:
+            if not isinstance(body, dict) or body.get("Type") != "AWS::Lambda::Function":
+                continue
+            name = str((body.get("Properties") or {}).get("Name") or "")
+            if ":function:" in name:  # an ARN, possibly qualified
+                name = name.split(":function:", 1)[1].split(":", 1)[0]
+            if name:
+                names.append(name)
+    return names
 
 
 def _builtin_routing(config_name: str) -> str | None:
@@ -460,15 +532,36 @@ def api_stages(ctx: RegionContext, api_id: str) -> list[dict]:
     return out
 
 
+_RATE = re.compile(r"^rate\((\d+) (day|days|hour|hours)\)$")
+
+
+def _rotation_days(rules: dict) -> float | None:
+    """The rotation period in days (AutomaticallyAfterDays or a ``rate()`` schedule), or None
+    for a ``cron()`` schedule, whose period this does not work out."""
+    if rules.get("AutomaticallyAfterDays"):
+        return float(rules["AutomaticallyAfterDays"])
+    match = _RATE.match((rules.get("ScheduleExpression") or "").strip())
+    if not match:
+        return None
+    amount = int(match.group(1))
+    return float(amount) if match.group(2).startswith("day") else amount / 24
+
+
 def secrets(ctx: RegionContext) -> list[dict]:
-    return [
-        {
-            "arn": s["ARN"],
-            "name": s.get("Name", ""),
-            "rotation_enabled": bool(s.get("RotationEnabled")),
-        }
-        for s in _pages(ctx.client("secretsmanager"), "list_secrets", "SecretList", 100)
-    ]
+    """Every secret's rotation settings (ListSecrets carries them: no call per secret)."""
+    out = []
+    for s in _pages(ctx.client("secretsmanager"), "list_secrets", "SecretList", 100):
+        last = s.get("LastRotatedDate")
+        out.append(
+            {
+                "arn": s["ARN"],
+                "name": s.get("Name", ""),
+                "rotation_enabled": bool(s.get("RotationEnabled")),
+                "rotation_days": _rotation_days(s.get("RotationRules") or {}),
+                "last_rotated": last.date().isoformat() if last else "",
+            }
+        )
+    return out
 
 
 def config_compliance(ctx: RegionContext) -> dict[str, str]:

@@ -1,5 +1,7 @@
 """Data protection checks."""
 
+from datetime import date
+
 from collection.checks.base import check, err, fail, na, name, ok
 
 
@@ -53,7 +55,33 @@ def secrets_rotation_enabled(facts, ctx):
     secrets = facts.get("secrets") or []
     if not secrets:
         return na(f"{name(facts)}'s role reads no Secrets Manager secret.")
-    off = [s["name"] for s in secrets if not s["rotation_enabled"]]
-    if off:
-        return fail(f"{name(facts)} reads secrets without rotation: {', '.join(off)}.")
-    return ok(f"{name(facts)} reads {len(secrets)} secret(s), all rotating.")
+    problems = [_rotation_problem(s, ctx.today) for s in secrets]
+    problems = [p for p in problems if p]
+    if problems:
+        return fail(f"{name(facts)} reads secrets not rotated as required: {'; '.join(problems)}.")
+    return ok(
+        f"{name(facts)} reads {len(secrets)} secret(s), all rotating at most every "
+        f"{MAX_ROTATION_DAYS} days and rotated within their period."
+    )
+
+
+MAX_ROTATION_DAYS = 90
+
+
+def _rotation_problem(secret: dict, today) -> str:
+    """Why ``secret`` fails the rotation rule (enabled, period of at most 90 days, last
+    rotation within the period), or "" when it meets it."""
+    label = secret["name"]
+    if not secret["rotation_enabled"]:
+        return f"{label} (rotation off)"
+    days = secret.get("rotation_days")
+    if days is not None and days > MAX_ROTATION_DAYS:
+        return f"{label} (rotates every {days:g} days, more than {MAX_ROTATION_DAYS})"
+    last = secret.get("last_rotated")
+    if not last:
+        return f"{label} (never rotated)"
+    age = (today - date.fromisoformat(last)).days
+    period = days if days is not None else MAX_ROTATION_DAYS
+    if age > period + 1:  # a day's grace: rotation runs within its schedule window
+        return f"{label} (last rotated {last}, {age} days ago, beyond its {period:g}-day period)"
+    return ""

@@ -50,16 +50,31 @@ def code_signing_enforced(facts, ctx):
             f"{name(facts)}: code-signing config {csc['arn']} only warns "
             f"({csc['untrusted_artifact_on_deployment']})."
         )
-    return ok(f"{name(facts)}: code-signing config {csc['arn']} enforces signatures.")
+    if not csc.get("allowed_publishers"):
+        return fail(f"{name(facts)}: code-signing config {csc['arn']} names no allowed publisher.")
+    return ok(
+        f"{name(facts)}: code-signing config {csc['arn']} enforces signatures by "
+        f"{len(csc['allowed_publishers'])} allowed publisher(s)."
+    )
 
 
-@check("lambda.artifact_signed")
+@check("lambda.artifact_signed", needs=("code_signing",))
 def artifact_signed(facts, ctx):
     fn = facts["function"]
     if fn["package_type"] == "Image":
         return na(f"{fn['name']} is a container image (signed in ECR, not by AWS Signer).")
-    if fn["signing_job_arn"] or fn["signing_profile_version_arn"]:
-        return ok(
-            f"{fn['name']}'s code was signed by {fn['signing_profile_version_arn'] or 'Signer'}."
+    profile, job = fn["signing_profile_version_arn"], fn["signing_job_arn"]
+    if not profile and not job:
+        return fail(f"{fn['name']}'s deployed code carries no AWS Signer signature.")
+    if not profile or not job:
+        missing = "SigningProfileVersionArn" if not profile else "SigningJobArn"
+        return fail(f"{fn['name']}'s code signature is incomplete: no {missing}.")
+    allowed = (facts.get("code_signing") or {}).get("allowed_publishers") or []
+    if profile not in allowed:
+        where = (
+            "its code-signing config's allowed publishers"
+            if allowed
+            else ("any code-signing config (none is attached)")
         )
-    return fail(f"{fn['name']}'s deployed code carries no AWS Signer signature.")
+        return fail(f"{fn['name']}'s code was signed by {profile}, which is not in {where}.")
+    return ok(f"{fn['name']}'s code was signed by allowed publisher {profile}.")

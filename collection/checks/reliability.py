@@ -76,11 +76,19 @@ def provisioned_concurrency(facts, ctx):
     found = configs.get(alias["name"]) or configs.get(alias["version"])
     if not found:
         return fail(f"{name(facts)}: alias {alias['name']} has no provisioned concurrency.")
-    if found.get("status") == "FAILED":
-        return fail(f"{name(facts)}: provisioned concurrency on {alias['name']} FAILED.")
+    status = found.get("status") or "unknown"
+    if status != "READY":
+        return fail(
+            f"{name(facts)}: provisioned concurrency on {alias['name']} is {status}, not READY."
+        )
+    if not found.get("allocated"):
+        return fail(
+            f"{name(facts)}: provisioned concurrency on {alias['name']} is READY but has "
+            f"{found.get('allocated') or 0} of {found.get('requested')} executions allocated."
+        )
     return ok(
-        f"{name(facts)}: alias {alias['name']} has {found.get('requested')} provisioned "
-        "concurrent executions."
+        f"{name(facts)}: alias {alias['name']} has {found.get('allocated')} provisioned "
+        "concurrent executions ready."
     )
 
 
@@ -157,11 +165,17 @@ def esm_stream_retry_bounded(facts, ctx):
     if not streams:
         return na(f"{name(facts)} has no stream event source mapping.")
     bad = [
-        f"{m['event_source_arn']} (retries {m['maximum_retry_attempts']}, "
-        f"bisect {m['bisect_on_error']})"
+        f"{m['event_source_arn']} (retries {_bound(m['maximum_retry_attempts'])}, record age "
+        f"{_bound(m.get('maximum_record_age'))}, bisect {m['bisect_on_error']})"
         for m in streams
-        if m["maximum_retry_attempts"] in (None, -1) or not m["bisect_on_error"]
+        if m["maximum_retry_attempts"] in (None, -1)
+        or m.get("maximum_record_age") in (None, -1)
+        or not m["bisect_on_error"]
     ]
     if bad:
         return fail(f"{name(facts)}: unbounded or non-bisecting stream mappings: {'; '.join(bad)}.")
-    return ok(f"{name(facts)}: stream mappings bound retries and bisect on error.")
+    return ok(f"{name(facts)}: stream mappings bound retries and record age, and bisect on error.")
+
+
+def _bound(value) -> str:
+    return "unbounded" if value in (None, -1) else str(value)

@@ -42,7 +42,7 @@ COMPLIANT = {
     "code_signing": {
         "arn": "arn:csc",
         "untrusted_artifact_on_deployment": "Enforce",
-        "allowed_publishers": [],
+        "allowed_publishers": ["arn:aws:signer:us-east-1:1:/signing-profiles/p/1"],
     },
     "event_source_mappings": [
         {
@@ -52,6 +52,7 @@ COMPLIANT = {
             "on_failure_destination": DLQ,
             "function_response_types": ["ReportBatchItemFailures"],
             "maximum_retry_attempts": 3,
+            "maximum_record_age": 86400,
             "bisect_on_error": True,
             "starting_position": "LATEST",
         }
@@ -123,7 +124,15 @@ COMPLIANT = {
         "alarms_enabled": True,
         "alarms": ["payments-api-Errors"],
     },
-    "secrets": [{"arn": "arn:secret", "name": "payments-api/db", "rotation_enabled": True}],
+    "secrets": [
+        {
+            "arn": "arn:secret",
+            "name": "payments-api/db",
+            "rotation_enabled": True,
+            "rotation_days": 30.0,
+            "last_rotated": "2026-11-10",
+        }
+    ],
     "config_compliance": "COMPLIANT",
     "security_hub_findings": [],
     "reserved_concurrency": 50,
