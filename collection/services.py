@@ -31,16 +31,30 @@ def can_start_runs(user, service) -> bool:
     )
 
 
+def _stale_cutoff(now=None):
+    return (now or timezone.now()) - timedelta(hours=conf.stale_run_hours())
+
+
 def _expire_stale_runs(aws_target: AwsTarget) -> None:
-    """A run whose worker vanished long ago must not block the target forever."""
-    cutoff = timezone.now() - timedelta(hours=conf.stale_run_hours())
-    CollectionRun.objects.filter(
-        aws_target=aws_target, status__in=ACTIVE_RUN_STATUSES, created_at__lt=cutoff
-    ).update(
-        status=RunStatus.FAILED,
-        finished_at=timezone.now(),
-        error_summary="The run did not finish in time and was abandoned.",
+    """A run whose worker vanished long ago must not block the target forever: it fails,
+    saying so, and the audit trail records it (in the caller's transaction)."""
+    hours = conf.stale_run_hours()
+    message = f"The run did not finish within {hours:g} hours and was abandoned."
+    stale = CollectionRun.objects.select_for_update().filter(
+        aws_target=aws_target, status__in=ACTIVE_RUN_STATUSES, created_at__lt=_stale_cutoff()
     )
+    for run in stale:
+        CollectionRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.FAILED, finished_at=timezone.now(), error_summary=message
+        )
+        audit_record(
+            actor=Actor.system("collector"),
+            action="collection.run_finish",
+            obj=run,
+            before={"status": run.status},
+            after={"status": RunStatus.FAILED, "errors": message},
+            service_slug=aws_target.service.slug,
+        )
 
 
 def collection_run_start(
@@ -127,9 +141,12 @@ def collection_due_targets(now=None) -> list[AwsTarget]:
         .select_related("service")
         .annotate(
             last_run=Max("collection_runs__created_at"),
-            active=Max(
+            active=Max(  # a stale active run does not block: starting one expires it
                 "collection_runs__pk",
-                filter=Q(collection_runs__status__in=ACTIVE_RUN_STATUSES),
+                filter=Q(
+                    collection_runs__status__in=ACTIVE_RUN_STATUSES,
+                    collection_runs__created_at__gte=_stale_cutoff(now),
+                ),
             ),
         )
     )

@@ -192,14 +192,6 @@ def test_beat_runs_the_scheduler_every_quarter_hour_and_the_task_counts_started_
     assert CollectionRun.objects.get().trigger == RunTrigger.SCHEDULED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="Bug: collection_due_targets skips a target with any active run, however old, and "
-    "only collection_run_start expires stale runs (COLLECTION_STALE_RUN_HOURS): a run whose "
-    "worker vanished blocks scheduled collection of its target until someone starts a run by "
-    "hand.",
-)
 def test_a_stale_active_run_does_not_block_the_schedule_forever(target, no_region_tasks):
     stale = run_of(target, age_hours=72, status=RunStatus.RUNNING)
 
@@ -208,3 +200,18 @@ def test_a_stale_active_run_does_not_block_the_schedule_forever(target, no_regio
     assert [r.aws_target_id for r in started] == [target.pk]
     stale.refresh_from_db()
     assert stale.status == RunStatus.FAILED
+    assert "did not finish within 6 hours" in stale.error_summary
+    event = AuditEvent.objects.get(action="collection.run_finish", object_id=str(stale.pk))
+    assert (event.before["status"], event.after["status"]) == (RunStatus.RUNNING, "failed")
+
+
+def test_a_recent_active_run_still_blocks_the_schedule(target, no_region_tasks):
+    """Due by its interval (1 h), but its run of 2 hours ago (younger than the 6-hour stale
+    limit) may still be working."""
+    target.collection_interval_hours = 1
+    target.save(update_fields=["collection_interval_hours"])
+    running = run_of(target, age_hours=2, status=RunStatus.RUNNING)
+
+    assert collection_schedule_due(now=NOW) == []
+    running.refresh_from_db()
+    assert running.status == RunStatus.RUNNING
