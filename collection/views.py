@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count
+from django.db.models.fields.json import KeyTransform
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -13,8 +14,9 @@ from django.views.decorators.http import require_GET, require_POST
 from audit.context import Actor
 from audit.services import audit_denied
 from collection import selectors, services
+from collection.checks import checks_needing
 from collection.choices import CheckStatus, RunMode
-from collection.models import CollectionRun, RegionRun
+from collection.models import CollectionRun, RegionRun, ResourceSnapshot
 from portal.errors import DomainError
 from services.models import AwsTarget
 from services.selectors import service_list_for
@@ -110,13 +112,124 @@ def region_calls(region_run: RegionRun) -> dict:
     }
 
 
+# The fact families a region or a function may fail to collect (``RegionRun.unavailable``,
+# ``facts["unavailable"]``), in the words the run page shows; an unknown one shows its key.
+FAMILY_LABELS = {
+    "collector": "Access to the account (collector role)",
+    "code_signing": "Lambda code signing configurations",
+    "esm": "Lambda event source mappings",
+    "alarms": "CloudWatch alarms",
+    "logs": "CloudWatch Logs log groups",
+    "iam": "IAM roles and their policies",
+    "kms": "KMS keys",
+    "ec2": "VPC subnets and security groups",
+    "codedeploy": "CodeDeploy deployment groups",
+    "secrets": "Secrets Manager secrets",
+    "config": "AWS Config rule compliance",
+    "securityhub": "Security Hub findings",
+    "get_function": "Function configuration (reserved concurrency, tags)",
+    "aliases": "Function aliases and versions",
+    "provisioned_concurrency": "Provisioned concurrency",
+    "invoke_config": "Asynchronous invocation configuration",
+    "policy": "Function resource policy",
+    "apigw": "API Gateway stages",
+}
+
+
+def family_label(family: str) -> str:
+    return FAMILY_LABELS.get(family, family)
+
+
+def run_unavailable(run: CollectionRun, regions: list[RegionRun]) -> list[dict]:
+    """What could not be collected, per region: the account-wide fact families the region
+    could not read (``RegionRun.unavailable``: every function of the region lacks them) and
+    the ones only some functions lack (``facts["unavailable"]`` of its snapshots), each with
+    the plain-words reason, the number of functions affected and the checks it turned into
+    ``error`` (while the run is active: the checks that need it). Two queries whatever the
+    run's size: the snapshots are grouped in the database by their ``unavailable`` object (no
+    facts are loaded), and the error results by region, check id and reason."""
+    totals: dict[str, int] = {}
+    per_function: dict[str, dict[tuple[str, str], int]] = {}
+    grouped = (
+        ResourceSnapshot.objects.filter(run=run)
+        .annotate(missing=KeyTransform("unavailable", "facts"))
+        .values("region", "missing")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in grouped:
+        region, n = row["region"], row["n"]
+        totals[region] = totals.get(region, 0) + n
+        missing = row["missing"]
+        if isinstance(missing, str):  # a backend that hands the JSON back undecoded
+            missing = json.loads(missing)
+        for family, reason in (missing if isinstance(missing, dict) else {}).items():
+            key = (str(family), str(reason))
+            counts = per_function.setdefault(region, {})
+            counts[key] = counts.get(key, 0) + n
+    # The checks each reason turned into error: the check decorator words them
+    # "Could not be evaluated: <reason>" (collection.checks.base.check).
+    prefix = "Could not be evaluated: "
+    errored: dict[tuple[str, str], set[str]] = {}
+    for region, check_id, message in (
+        run.results.filter(
+            status=CheckStatus.ERROR, snapshot__isnull=False, message__startswith=prefix
+        )
+        .values_list("snapshot__region", "check_id", "message")
+        .distinct()
+        .order_by()
+    ):
+        errored.setdefault((region, message[len(prefix) :]), set()).add(check_id)
+
+    def entry(region: str, family: str, reason: str, functions: int) -> dict:
+        needing = checks_needing(family)
+        if not run.is_active:
+            # A check the catalog does not require for the service is not applicable instead.
+            done = errored.get((region, reason), set())
+            needing = [c for c in needing if c in done]
+        return {
+            "family": family,
+            "label": family_label(family),
+            "reason": reason,
+            "functions": functions,
+            "checks": needing,
+        }
+
+    out = []
+    for rr in regions:
+        account_wide = {str(k): str(v) for k, v in (rr.unavailable or {}).items()}
+        total = totals.get(rr.region, 0)
+        rows = [
+            entry(rr.region, family, reason, total)
+            for family, reason in sorted(account_wide.items())
+        ]
+        functions = [
+            entry(rr.region, family, reason, n)
+            for (family, reason), n in sorted(per_function.get(rr.region, {}).items())
+            if account_wide.get(family) != reason
+        ]
+        out.append(
+            {
+                "region": rr.region,
+                "functions_total": total,
+                "account_wide": rows,
+                "per_function": functions,
+            }
+        )
+    return out
+
+
 @login_required
 def run_detail(request, run_id):
     run = _visible_run(request, run_id)
     regions = list(run.region_runs.all())
     status = request.GET.get("status", "")
     check = request.GET.get("check", "").strip()
-    results = run.results.select_related("snapshot").order_by("status", "check_id", "resource")
+    results = (
+        run.results.select_related("snapshot")
+        .defer("snapshot__facts", "snapshot__api_operations")
+        .order_by("status", "check_id", "resource")
+    )
     if status in CheckStatus.values:
         results = results.filter(status=status)
     if check:
@@ -126,6 +239,7 @@ def run_detail(request, run_id):
         for row in run.results.values("status").order_by().annotate(n=Count("pk"))
     }
     page = Paginator(results, 100).get_page(request.GET.get("page"))
+    unavailable = run_unavailable(run, regions)
     return render(
         request,
         "collection/run_detail.html",
@@ -133,10 +247,13 @@ def run_detail(request, run_id):
             "run": run,
             "progress": progress_payload(run, regions),
             "region_calls": [region_calls(r) for r in regions],
+            "unavailable": unavailable,
+            "unavailable_any": any(u["account_wide"] or u["per_function"] for u in unavailable),
             "page": page,
             "status": status,
             "check": check,
             "statuses": CheckStatus.choices,
+            "error_status": CheckStatus.ERROR,
             "counts": counts,
         },
     )

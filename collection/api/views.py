@@ -44,6 +44,15 @@ class RegionRunSerializer(serializers.ModelSerializer):
         help_text="The account-wide calls of this region (role assumption, listings, alarms, "
         "IAM, KMS...) whose answers every snapshot of the region shares, with their request ids.",
     )
+    unavailable = serializers.DictField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="The account-wide fact families this region could not collect, each with the "
+        'reason in plain words, e.g. {"kms": "The collector role ... is not allowed to call '
+        'DescribeKey ..."}. Every function of the region lacks them, and the checks that need '
+        "them are error. Empty when everything account-wide was collected; what single "
+        "functions lack is in their snapshot's facts (facts.unavailable).",
+    )
 
     class Meta:
         model = RegionRun
@@ -57,6 +66,7 @@ class RegionRunSerializer(serializers.ModelSerializer):
             "error_message",
             "started_at",
             "finished_at",
+            "unavailable",
             "bulk_operations",
         ]
         read_only_fields = fields

@@ -21,7 +21,14 @@ from collection.checks.base import REGISTRY, CheckContext, CheckOutcome
 from collection.checks.ids import CHECK_IDS
 from collection.choices import CheckStatus
 
-__all__ = ["REGISTRY", "CHECK_IDS", "CheckContext", "CheckOutcome", "evaluate_all"]
+__all__ = [
+    "REGISTRY",
+    "CHECK_IDS",
+    "CheckContext",
+    "CheckOutcome",
+    "checks_needing",
+    "evaluate_all",
+]
 
 
 def evaluate_all(facts: dict, context: CheckContext | None = None) -> dict[str, CheckOutcome]:
@@ -37,3 +44,14 @@ def evaluate_all(facts: dict, context: CheckContext | None = None) -> dict[str, 
                 facts.get("function", {}).get("arn", ""),
             )
     return out
+
+
+def checks_needing(family: str) -> list[str]:
+    """The ids of the checks that report ``error`` when fact family ``family`` could not be
+    collected (the ``needs`` of their ``check`` decorator; every check needs ``collector``),
+    sorted. Read-only: evaluation is unchanged."""
+    return sorted(
+        check_id
+        for check_id, run in REGISTRY.items()
+        if family == "collector" or family in getattr(run, "needs", ())
+    )
