@@ -646,11 +646,14 @@ def function_details(ctx: RegionContext, name: str, *, reuse: dict | None = None
             missing=[],
             FunctionName=name,
         )
-    invoke_config = _call(
+    invoke_configs = _call(
         ctx,
         unavailable,
         "invoke_config",
-        lam.get_function_event_invoke_config,
+        lambda **kw: _marker_pages(
+            lam, "list_function_event_invoke_configs", "FunctionEventInvokeConfigs", **kw
+        ),
+        missing=[],
         FunctionName=name,
     )
     if reuse is not None and "policy" in reuse:
@@ -678,17 +681,37 @@ def function_details(ctx: RegionContext, name: str, *, reuse: dict | None = None
             }
             for p in provisioned or []
         ],
-        "invoke_config": _invoke_config(invoke_config),
+        "invoke_config": _invoke_config(*_applicable_invoke_config(invoke_configs, aliases)),
         "policy": policy,
         "unavailable": unavailable,
     }
 
 
-def _invoke_config(raw: dict | None) -> dict | None:
+def _applicable_invoke_config(configs: list | None, aliases: list | None) -> tuple:
+    """The async invoke config that applies, and its qualifier: the live alias's (the alias
+    named "live", else the first: the one the release checks judge), or that of the version
+    it points to, else the unqualified function's. ListFunctionEventInvokeConfigs returns every
+    qualifier's config in the call GetFunctionEventInvokeConfig spends on the unqualified one
+    (SAM puts ``EventInvokeConfig`` on the alias when ``AutoPublishAlias`` is set)."""
+    by_qualifier = {}
+    for config in configs or []:
+        tail = config.get("FunctionArn", "").split(":function:", 1)[-1]
+        by_qualifier[tail.split(":", 1)[1] if ":" in tail else "$LATEST"] = config
+    aliases = aliases or []
+    live = next((a for a in aliases if a["Name"] == "live"), aliases[0] if aliases else None)
+    candidates = [live["Name"], live.get("FunctionVersion", "")] if live else []
+    for qualifier in [*candidates, "$LATEST"]:
+        if qualifier and qualifier in by_qualifier:
+            return by_qualifier[qualifier], qualifier
+    return None, ""
+
+
+def _invoke_config(raw: dict | None, qualifier: str = "") -> dict | None:
     if not raw:
         return None
     dest = raw.get("DestinationConfig") or {}
     return {
+        "qualifier": qualifier,
         "maximum_retry_attempts": raw.get("MaximumRetryAttempts"),
         "maximum_event_age_seconds": raw.get("MaximumEventAgeInSeconds"),
         "on_failure_destination": (dest.get("OnFailure") or {}).get("Destination", ""),

@@ -3,7 +3,7 @@
 A botocore call costs about 0.6 ms of CPU (measured in a loop against the emulator with no
 portal code in it), most of it in its event hooks, its urllib3 layer and the model-driven
 walk over the answer. The collector makes five Lambda calls per function (GetFunction,
-ListAliases, ListProvisionedConcurrencyConfigs, GetFunctionEventInvokeConfig, GetPolicy), so
+ListAliases, ListProvisionedConcurrencyConfigs, ListFunctionEventInvokeConfigs, GetPolicy), so
 botocore alone cost more CPU per function than a whole Cloud Custodian run does.
 
 For the read-only GET operations in ``OPERATIONS``, whose answers live entirely in a JSON body,
@@ -59,7 +59,7 @@ OPERATIONS = frozenset(
         "GetFunction",
         "ListAliases",
         "ListProvisionedConcurrencyConfigs",
-        "GetFunctionEventInvokeConfig",
+        "ListFunctionEventInvokeConfigs",
         "GetPolicy",
         "ListFunctions",
     }

@@ -164,11 +164,10 @@ def test_provisioned_concurrency_is_listed_only_for_functions_with_aliases(ctx):
         },
         {"FunctionName": "payments-api", "MaxItems": 50},
     )
-    s.add_client_error(
-        "get_function_event_invoke_config",
-        "ResourceNotFoundException",
-        http_status_code=404,
-        expected_params={"FunctionName": "payments-api"},
+    s.add_response(
+        "list_function_event_invoke_configs",
+        {"FunctionEventInvokeConfigs": []},
+        {"FunctionName": "payments-api", "MaxItems": 50},
     )
     s.add_client_error(
         "get_policy",
@@ -328,14 +327,22 @@ def test_per_function_aliases_follow_next_marker_across_pages(ctx):
         {"FunctionName": "payments-api", "MaxItems": 50},
     )
     s.add_response(
-        "get_function_event_invoke_config",
-        {"MaximumRetryAttempts": 0},
-        {"FunctionName": "payments-api"},
+        "list_function_event_invoke_configs",
+        {
+            "FunctionEventInvokeConfigs": [
+                {"FunctionArn": FN_ARN + ":$LATEST", "MaximumRetryAttempts": 2},
+                {"FunctionArn": FN_ARN + ":live", "MaximumRetryAttempts": 0},
+            ]
+        },
+        {"FunctionName": "payments-api", "MaxItems": 50},
     )
     s.add_response("get_policy", {"Policy": "{}"}, {"FunctionName": "payments-api"})
     details = collect.function_details(ctx, "payments-api")
     s.assert_no_pending_responses()
     assert [a["name"] for a in details["aliases"]] == ["blue", "live"]
+    # The live alias's async config applies, not the unqualified function's.
+    assert details["invoke_config"]["qualifier"] == "live"
+    assert details["invoke_config"]["maximum_retry_attempts"] == 0
     assert details["unavailable"] == {}
 
 

@@ -77,7 +77,7 @@ PER_FUNCTION = [
     ("get_function", "GetFunction", {}),
     ("list_aliases", "ListAliases", {"MaxItems": 50}),
     ("list_provisioned_concurrency_configs", "ListProvisionedConcurrencyConfigs", {}),
-    ("get_function_event_invoke_config", "GetFunctionEventInvokeConfig", {}),
+    ("list_function_event_invoke_configs", "ListFunctionEventInvokeConfigs", {"MaxItems": 50}),
     ("get_policy", "GetPolicy", {}),
 ]
 
@@ -205,9 +205,9 @@ def test_operations_with_header_or_blob_answers_are_refused():
         lean._timestamp_paths(model.operation_model("Invoke").output_shape)
     # The one timestamp among them is converted like botocore converts it.
     paths = lean._timestamp_paths(
-        model.operation_model("GetFunctionEventInvokeConfig").output_shape
+        model.operation_model("ListFunctionEventInvokeConfigs").output_shape
     )
-    assert paths == [("LastModified",)]
+    assert paths == [("FunctionEventInvokeConfigs", "*", "LastModified")]
 
 
 @pytest.mark.parametrize(

@@ -73,7 +73,7 @@ def test_snapshot_records_provenance(
         "lambda:GetFunction",
         "lambda:ListAliases",
         "lambda:ListProvisionedConcurrencyConfigs",
-        "lambda:GetFunctionEventInvokeConfig",
+        "lambda:ListFunctionEventInvokeConfigs",
         "lambda:GetPolicy",
     ]
     assert all(c["request_id"] for c in snap.api_operations)
