@@ -297,8 +297,9 @@ class Seeder:
             FunctionName=name, Qualifier="live", ProvisionedConcurrentExecutions=2
         )
         self.lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=50)
-        self.lam.put_function_event_invoke_config(
+        self.lam.put_function_event_invoke_config(  # on the alias, as SAM's AutoPublishAlias
             FunctionName=name,
+            Qualifier="live",
             MaximumRetryAttempts=1,
             MaximumEventAgeInSeconds=3600,
             DestinationConfig={"OnFailure": {"Destination": queue_arn}},

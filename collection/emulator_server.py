@@ -69,6 +69,9 @@ class EmulatorMiddleware:
         self.stats: dict = {}
         self.extras: dict[tuple, dict] = {}  # (region, function) -> fields moto drops
         self.provisioned: dict[tuple, dict] = {}  # (region, function, qualifier) -> config
+        # (region, function, qualifier) -> async invoke config: moto keeps one per function
+        # and ignores the qualifier, which AWS does not.
+        self.invoke_configs: dict[tuple, dict] = {}
         self.csc: dict[tuple, dict] = {}  # (region, arn) -> code-signing config
         self.csc_of: dict[tuple, str] = {}  # (region, function) -> csc arn
         self.compliance: dict[tuple, str] = {}  # (region, function) -> compliance type
@@ -126,6 +129,7 @@ class EmulatorMiddleware:
         if path == "/moto-api/reset":
             self.extras.clear()
             self.provisioned.clear()
+            self.invoke_configs.clear()
             self.csc.clear()
             self.csc_of.clear()
             self.compliance.clear()
@@ -203,6 +207,9 @@ class EmulatorMiddleware:
                 return self._json(start_response, "202 Accepted", cfg)
             configs = [c for (r, n, _), c in self.provisioned.items() if (r, n) == (region, name)]
             return self._json(start_response, "200 OK", {"ProvisionedConcurrencyConfigs": configs})
+        m = re.fullmatch(_FN + r"/event-invoke-config(/list)?/?", path)
+        if m:
+            return self._invoke_config(start_response, region, method, query, m, environ)
         if re.fullmatch(r"/2020-04-22/code-signing-configs/?", path):
             if method == "POST":
                 body = json.loads(self._body(environ) or b"{}")
@@ -262,6 +269,46 @@ class EmulatorMiddleware:
             start_response(status, headers)
             return [body]
         return None
+
+    def _invoke_config(self, start_response, region, method, query, match, environ):
+        """Put, get and list async invoke configs per qualifier, as AWS keeps them."""
+        name = unquote(match.group(1))
+        qualifier = query.get("Qualifier", [""])[0]
+        arn = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{name}"
+        if match.group(2):  # list: every qualifier's config
+            configs = [
+                c for (r, n, _), c in self.invoke_configs.items() if (r, n) == (region, name)
+            ]
+            return self._json(start_response, "200 OK", {"FunctionEventInvokeConfigs": configs})
+        key = (region, name, qualifier)
+        if method in ("PUT", "POST"):
+            body = json.loads(self._body(environ) or b"{}")
+            cfg = {
+                "FunctionArn": f"{arn}:{qualifier or '$LATEST'}",
+                "LastModified": time.time(),
+                **{
+                    k: body[k]
+                    for k in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds")
+                    if k in body
+                },
+                "DestinationConfig": body.get("DestinationConfig", {}),
+            }
+            self.invoke_configs[key] = cfg
+            return self._json(start_response, "200 OK", cfg)
+        if method == "DELETE":
+            self.invoke_configs.pop(key, None)
+            return self._json(start_response, "204 No Content", {})
+        if key not in self.invoke_configs:
+            return self._json(
+                start_response,
+                "404 Not Found",
+                {
+                    "Type": "User",
+                    "Message": f"The function {arn} doesn't have an EventInvokeConfig",
+                },
+                [("x-amzn-ErrorType", "ResourceNotFoundException")],
+            )
+        return self._json(start_response, "200 OK", self.invoke_configs[key])
 
     def _decorate(self, region: str, cfg: dict) -> None:
         name = cfg.get("FunctionName")

@@ -592,7 +592,7 @@ class _Evaluator:
             required_tags=tuple(conf.required_tags()),
             trusted_layer_accounts=tuple(conf.trusted_layer_accounts()),
             approved_boundary_arns=tuple(conf.approved_boundary_arns()),
-            not_required=not_required_for(profile),  # one query: the catalog's rules
+            not_required=not_required_for(profile, service_id=run.service_id),
         )
 
     def evaluate(self, f: dict) -> tuple[ResourceSnapshot, dict]:

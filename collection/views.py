@@ -170,22 +170,24 @@ def run_unavailable(run: CollectionRun, regions: list[RegionRun]) -> list[dict]:
     # The checks each reason turned into error: the check decorator words them
     # "Could not be evaluated: <reason>" (collection.checks.base.check).
     prefix = "Could not be evaluated: "
-    errored: dict[tuple[str, str], set[str]] = {}
-    for region, check_id, message in (
+    errored: dict[str, set[str]] = {}
+    for region, check_id in (
         run.results.filter(
             status=CheckStatus.ERROR, snapshot__isnull=False, message__startswith=prefix
         )
-        .values_list("snapshot__region", "check_id", "message")
+        .values_list("snapshot__region", "check_id")
         .distinct()
         .order_by()
     ):
-        errored.setdefault((region, message[len(prefix) :]), set()).add(check_id)
+        errored.setdefault(region, set()).add(check_id)
 
     def entry(region: str, family: str, reason: str, functions: int) -> dict:
         needing = checks_needing(family)
         if not run.is_active:
-            # A check the catalog does not require for the service is not applicable instead.
-            done = errored.get((region, reason), set())
+            # The checks needing it that are error in this region (whichever missing family
+            # the message names: a check needing two missing families names the first); one
+            # the catalog does not require for the service is not applicable instead.
+            done = errored.get(region, set())
             needing = [c for c in needing if c in done]
         return {
             "family": family,

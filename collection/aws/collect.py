@@ -485,7 +485,9 @@ def appspec_functions(revision: dict) -> list[str]:
     if not content:
         return []
     try:
-        spec = yaml.safe_load(content)  # JSON is YAML too
+        # BaseLoader keeps every value a string (YAML 1.1 would read `Name: 0123` as 83 and
+        # `yes` as True); JSON is YAML too.
+        spec = yaml.load(content, Loader=yaml.BaseLoader)  # noqa: S506 - builds plain data only
     except yaml.YAMLError:
         return []
     resources = spec.get("Resources") if isinstance(spec, dict) else None
@@ -494,7 +496,9 @@ def appspec_functions(revision: dict) -> list[str]:
         for body in resource.values() if isinstance(resource, dict) else []:
             if not isinstance(body, dict) or body.get("Type") != "AWS::Lambda::Function":
                 continue
-            name = str((body.get("Properties") or {}).get("Name") or "")
+            properties = body.get("Properties")
+            name = properties.get("Name") if isinstance(properties, dict) else None
+            name = name if isinstance(name, str) else ""
             if ":function:" in name:  # an ARN, possibly qualified
                 name = name.split(":function:", 1)[1].split(":", 1)[0]
             if name:
@@ -689,21 +693,22 @@ def function_details(ctx: RegionContext, name: str, *, reuse: dict | None = None
 
 def _applicable_invoke_config(configs: list | None, aliases: list | None) -> tuple:
     """The async invoke config that applies, and its qualifier: the live alias's (the alias
-    named "live", else the first: the one the release checks judge), or that of the version
-    it points to, else the unqualified function's. ListFunctionEventInvokeConfigs returns every
-    qualifier's config in the call GetFunctionEventInvokeConfig spends on the unqualified one
-    (SAM puts ``EventInvokeConfig`` on the alias when ``AutoPublishAlias`` is set)."""
+    named "live", else the first: the one the release checks judge) when the function has
+    aliases, else the unqualified function's. A config applies to its own qualifier only, so
+    an alias without one has none, whatever its version or the function has (no false pass).
+    ListFunctionEventInvokeConfigs returns every qualifier's config in the call
+    GetFunctionEventInvokeConfig spends on the unqualified one (SAM puts ``EventInvokeConfig``
+    on the alias when ``AutoPublishAlias`` is set)."""
     by_qualifier = {}
     for config in configs or []:
         tail = config.get("FunctionArn", "").split(":function:", 1)[-1]
         by_qualifier[tail.split(":", 1)[1] if ":" in tail else "$LATEST"] = config
     aliases = aliases or []
     live = next((a for a in aliases if a["Name"] == "live"), aliases[0] if aliases else None)
-    candidates = [live["Name"], live.get("FunctionVersion", "")] if live else []
-    for qualifier in [*candidates, "$LATEST"]:
-        if qualifier and qualifier in by_qualifier:
-            return by_qualifier[qualifier], qualifier
-    return None, ""
+    qualifier = live["Name"] if live else "$LATEST"
+    if qualifier in by_qualifier:
+        return by_qualifier[qualifier], qualifier
+    return None, qualifier
 
 
 def _invoke_config(raw: dict | None, qualifier: str = "") -> dict | None:

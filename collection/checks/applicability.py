@@ -61,10 +61,16 @@ def not_required(controls: Iterable[tuple[str, str, dict]], profile: dict) -> di
     return out
 
 
-def not_required_for(profile: dict) -> dict[str, str]:
+def not_required_for(profile: dict, *, service_id: int | None = None) -> dict[str, str]:
     """check id -> reason for the current catalog's automated controls whose applicability
-    rule does not hold for ``profile`` (a ``services.Service.profile()`` dict). One query;
-    empty when no catalog is loaded (then every check is evaluated)."""
+    rule does not hold for ``profile`` (a ``services.Service.profile()`` dict). Empty when no
+    catalog is loaded (then every check is evaluated).
+
+    With ``service_id``, a control that an approved review of the service holds as a
+    mandatory item stays required whatever the profile says now: the team may edit the
+    profile (tier, internet-facing, ...) after approval, and that must not turn a failing
+    control the reviewers signed off into a pass for the gate and drift without a new review.
+    Two queries."""
     from controls.models import Control  # here: the checks themselves never touch models
 
     rows = (
@@ -72,4 +78,17 @@ def not_required_for(profile: dict) -> dict[str, str]:
         .exclude(check_id="")
         .values_list("code", "check_id", "applicability")
     )
-    return not_required(rows, profile)
+    out = not_required(rows, profile)
+    if service_id is not None and out:
+        from reviews.choices import ReviewStatus
+        from reviews.models import ReviewItem
+
+        held = ReviewItem.objects.filter(
+            review__service_id=service_id,
+            review__status=ReviewStatus.APPROVED,
+            mandatory=True,
+            control__check_id__in=list(out),
+        ).values_list("control__check_id", flat=True)
+        for check_id in set(held):
+            out.pop(check_id, None)
+    return out

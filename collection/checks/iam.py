@@ -137,6 +137,17 @@ def no_admin_policies(facts, ctx, role):
     )
 
 
+def _arn_matches(arn: str, pattern: str) -> bool:
+    """``pattern`` matches ``arn`` field by field (partition, service, region, account, then
+    the resource): a ``*`` in the account never spans into the resource, so
+    ``arn:aws:iam::*:policy/app-boundary`` is not met by a policy whose path smuggles in
+    ``:policy/`` (IAM paths may hold colons)."""
+    got, want = arn.split(":", 5), pattern.split(":", 5)
+    return len(got) == len(want) == 6 and all(
+        fnmatch.fnmatchcase(g, w) for g, w in zip(got, want, strict=True)
+    )
+
+
 @_role_check("iam.permission_boundary")
 def permission_boundary(facts, ctx, role):
     """Pass when the boundary is one of ``ctx.approved_boundary_arns`` (exact ARNs, or patterns
@@ -147,7 +158,7 @@ def permission_boundary(facts, ctx, role):
         return fail(f"Role {role['name']} has no permission boundary.")
     approved = tuple(ctx.approved_boundary_arns)
     if approved:
-        if any(fnmatch.fnmatchcase(boundary, pattern) for pattern in approved):
+        if any(_arn_matches(boundary, pattern) for pattern in approved):
             return ok(f"Role {role['name']} has the approved permission boundary {boundary}.")
         return fail(
             f"Role {role['name']} has permission boundary {boundary}, which is not an approved "

@@ -246,3 +246,53 @@ def test_collection_run_for_a_tier_1_internet_facing_service_evaluates_every_con
     assert results[("payments-public", "lambda.provisioned_concurrency")][0] == CheckStatus.FAIL
     assert results[("payments-legacy", "logs.kms_encrypted")][0] == CheckStatus.FAIL
     assert results[("payments-api", "apigw.waf_associated")][0] == CheckStatus.PASS
+
+
+# --- an approved review holds the service to its mandatory controls --------------------------
+
+
+def _approved_review_holding(service, catalog, check_id, *, status="approved", mandatory=True):
+    from controls.models import Control
+    from tests.factories import ReviewFactory, ReviewItemFactory
+
+    control = Control.objects.get(catalog_version=catalog, check_id=check_id)
+    review = ReviewFactory(service=service, catalog_version=catalog, status=status)
+    if status != "approved":
+        type(review).objects.filter(pk=review.pk).update(approved_at=None, expires_at=None)
+    ReviewItemFactory(review=review, control=control, mandatory=mandatory)
+    return review
+
+
+def test_a_mandatory_item_of_an_approved_review_stays_required_after_a_profile_change(
+    catalog, service
+):
+    _approved_review_holding(service, catalog, "lambda.provisioned_concurrency")
+
+    out = not_required_for(TIER_4, service_id=service.pk)
+
+    assert "lambda.provisioned_concurrency" not in out
+    assert set(out) == set(EXCLUDED_FOR_TIER_4) - {"lambda.provisioned_concurrency"}
+    # Without the service (or for another service) the profile alone decides.
+    assert "lambda.provisioned_concurrency" in not_required_for(TIER_4)
+
+
+@pytest.mark.parametrize("status, mandatory", [("draft", True), ("approved", False)])
+def test_only_mandatory_items_of_approved_reviews_hold(catalog, service, status, mandatory):
+    _approved_review_holding(
+        service, catalog, "lambda.provisioned_concurrency", status=status, mandatory=mandatory
+    )
+    assert "lambda.provisioned_concurrency" in not_required_for(TIER_4, service_id=service.pk)
+
+
+def test_lowering_the_tier_after_approval_does_not_turn_a_failure_into_not_applicable(
+    catalog, emulator, service, owner, payments_target, django_capture_on_commit_callbacks
+):
+    """Approved as tier 1 with provisioned concurrency mandatory; the team then edits the
+    profile to tier 4. The failing control stays a failure (drift revokes on it)."""
+    _approved_review_holding(service, catalog, "lambda.provisioned_concurrency")
+
+    results = _run(service, TIER_4, owner, payments_target, django_capture_on_commit_callbacks)
+
+    status, message = results[("payments-legacy", "lambda.provisioned_concurrency")]
+    assert status == CheckStatus.FAIL, message
+    assert results[("payments-legacy", "logs.kms_encrypted")][0] == CheckStatus.NOT_APPLICABLE

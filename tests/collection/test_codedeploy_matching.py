@@ -161,6 +161,13 @@ def test_no_second_pass_when_every_function_is_matched(codedeploy):
             ["orders"],
         ),
         ("version: 0.0\nResources: nonsense\n", []),
+        # Unquoted YAML values stay strings (YAML 1.1 would read 0123 as 83).
+        (
+            "Resources:\n  - Fn:\n      Type: AWS::Lambda::Function\n"
+            "      Properties:\n        Name: 0123\n",
+            ["0123"],
+        ),
+        ("Resources:\n  - Fn:\n      Type: AWS::Lambda::Function\n      Properties: x\n", []),
         ("{not yaml: [", []),
         ("", []),
     ],

@@ -480,3 +480,22 @@ def test_a_run_reads_the_aws_managed_policies_of_the_seeded_roles(
         assert "AdministratorAccess" in public.message
     public_role = run.snapshots.get(resource_id="payments-public").facts["role"]
     assert public_role["attached_policies"][0]["arn"] == ADMIN
+
+
+@pytest.mark.parametrize(
+    "boundary, passes",
+    [
+        ("arn:aws:iam::123456789012:policy/app-boundary", True),
+        ("arn:aws:iam::210987654321:policy/app-boundary", True),
+        # A path holding ":policy/" must not let "*" in the account field reach into it.
+        ("arn:aws:iam::123456789012:policy/x:policy/app-boundary", False),
+        ("arn:aws:iam::123456789012:policy/team/app-boundary", False),
+        ("arn:aws:iam::123456789012:policy/app-boundary-wide", False),
+    ],
+)
+def test_approved_boundary_patterns_match_field_by_field(boundary, passes):
+    facts = compliant()
+    facts["role"]["permission_boundary_arn"] = boundary
+    ctx = CheckContext(approved_boundary_arns=("arn:aws:iam::*:policy/app-boundary",))
+    outcome = REGISTRY["iam.permission_boundary"](facts, ctx)
+    assert (outcome.status == CheckStatus.PASS) is passes, outcome.message

@@ -251,3 +251,24 @@ def test_run_page_query_count_does_not_grow_with_functions_or_reasons(
     assert len(snapshot_reads) >= 2
     column = '"collection_resourcesnapshot"."resource_arn", "collection_resourcesnapshot"."facts"'
     assert not [sql for sql in snapshot_reads if column in sql]
+
+
+def test_a_check_needing_two_missing_families_is_listed_under_both(target):
+    """secrets.rotation_enabled needs iam and secrets; with both missing its message names the
+    first (iam). The secrets row must still list it as error, not claim it was not
+    applicable."""
+    from collection.views import run_unavailable
+
+    run = make_run(target, functions=1, policy_throttled=0)
+    east = run.region_runs.get(region="eu-west-1")
+    east.unavailable = {"iam": "IAM denied.", "secrets": "ListSecrets denied."}
+    east.save(update_fields=["unavailable"])
+    CheckResult.objects.filter(run=run, check_id="secrets.rotation_enabled").update(
+        status=CheckStatus.ERROR, message=PREFIX + "IAM denied."
+    )
+
+    regions = {r["region"]: r for r in run_unavailable(run, list(run.region_runs.all()))}
+    rows = {row["family"]: row for row in regions["eu-west-1"]["account_wide"]}
+
+    assert "secrets.rotation_enabled" in rows["secrets"]["checks"]
+    assert "secrets.rotation_enabled" in rows["iam"]["checks"]
