@@ -26,7 +26,9 @@ def as_doc(document) -> dict:
 def secrets_readable_by(
     role: dict | None, all_secrets: list[dict], by_arn: dict[str, int] | None = None
 ) -> list[dict]:
-    """Secrets whose ARN matches a Resource of a secretsmanager:GetSecretValue grant.
+    """Secrets whose ARN matches a Resource of a secretsmanager:GetSecretValue grant. A grant
+    on ``"*"`` (e.g. AWS's SecretsManagerReadWrite) reads every secret of the account: all of
+    them count (reading none would make the rotation check not applicable).
 
     ``by_arn`` (ARN -> position in ``all_secrets``) turns literal ARNs into lookups; only
     wildcard patterns scan the list. The answer keeps the order of ``all_secrets``."""
@@ -39,7 +41,9 @@ def secrets_readable_by(
                 continue
             actions = [a.lower() for a in as_list(st.get("Action"))]
             if any(fnmatch.fnmatchcase("secretsmanager:getsecretvalue", a) for a in actions):
-                patterns += [r for r in as_list(st.get("Resource")) if r != "*"]
+                patterns += as_list(st.get("Resource"))
+    if "*" in patterns:
+        return list(all_secrets)
     if by_arn is None:
         return [s for s in all_secrets if any(fnmatch.fnmatchcase(s["arn"], p) for p in patterns)]
     found: set[int] = set()
