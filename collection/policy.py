@@ -1,4 +1,5 @@
-"""Pure helpers over IAM policy documents and ARNs (shared by collection and checks)."""
+"""Pure helpers over IAM policy documents, ARNs and aliases (shared by collection and
+checks)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,14 @@ def unqualified(arn: str) -> str:
     """A function ARN without its version or alias qualifier."""
     parts = arn.split(":")
     return ":".join(parts[:7]) if len(parts) > 7 else arn
+
+
+def live_alias(aliases: list[dict] | None) -> dict | None:
+    """The alias that serves traffic: the one named "live", else the first (fact-shaped
+    aliases: ``{"name", "version", ...}``). The release checks judge it, and the collector
+    picks its async invoke config."""
+    aliases = aliases or []
+    return next((a for a in aliases if a["name"] == "live"), aliases[0] if aliases else None)
 
 
 def as_doc(document) -> dict:

@@ -138,6 +138,29 @@ def describe(rule: dict) -> str:
     return f"{field} ≥ {rule['gte']}"
 
 
+def rule_fields(rule: dict) -> list[str]:
+    """The profile fields ``rule`` reads, in the order they appear (each once)."""
+    found: list[str] = []
+    stack = [rule or {}]
+    while stack:
+        node = stack.pop(0)
+        if "field" in node:
+            if node["field"] not in found:
+                found.append(node["field"])
+            continue
+        for key in ("all", "any"):
+            stack.extend(node.get(key) or [])
+        if "not" in node:
+            stack.append(node["not"])
+    return found
+
+
+def profile_values(rule: dict, profile: dict) -> str:
+    """The profile's values of the fields ``rule`` reads, as ``describe`` words them
+    (``tier 4, uses_api_gateway false``)."""
+    return ", ".join(f"{f} {_fmt(profile[f])}" for f in rule_fields(rule) if f in profile)
+
+
 def _wrap(rule: dict) -> str:
     text = describe(rule)
     return f"({text})" if any(key in rule for key in ("all", "any")) else text

@@ -14,7 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from collection.aws import clients
 from collection.aws.errors import describe, error_code, is_missing  # noqa: F401
-from collection.policy import as_doc, unqualified
+from collection.policy import as_doc, live_alias, unqualified
 
 AWS_ERRORS = (ClientError, BotoCoreError)
 
@@ -398,7 +398,8 @@ def codedeploy_groups(
     first = [n for n in names if n.startswith(app_prefix)] if app_prefix else names
     groups = _lambda_groups(cd, first)
     out = _by_function(cd, groups)
-    rest = [n for n in names if n not in set(first)]
+    read = set(first)
+    rest = [n for n in names if n not in read]
     if rest and function_names and not function_names <= out.keys():
         more = _lambda_groups(cd, rest)
         for fn, group in _by_function(cd, more).items():
@@ -665,17 +666,18 @@ def function_details(ctx: RegionContext, name: str, *, reuse: dict | None = None
     else:
         answer = _call(ctx, unavailable, "policy", lam.get_policy, FunctionName=name)
         policy = as_doc(answer.get("Policy")) if answer else None
+    alias_facts = [
+        {
+            "name": a["Name"],
+            "version": a.get("FunctionVersion", ""),
+            "routing": (a.get("RoutingConfig") or {}).get("AdditionalVersionWeights", {}),
+        }
+        for a in aliases or []
+    ]
     return {
         "reserved_concurrency": (got.get("Concurrency") or {}).get("ReservedConcurrentExecutions"),
         "tags": got.get("Tags", {}) if got else None,
-        "aliases": [
-            {
-                "name": a["Name"],
-                "version": a.get("FunctionVersion", ""),
-                "routing": (a.get("RoutingConfig") or {}).get("AdditionalVersionWeights", {}),
-            }
-            for a in aliases or []
-        ],
+        "aliases": alias_facts,
         "provisioned_concurrency": [
             {
                 "qualifier": p.get("FunctionArn", "").rsplit(":", 1)[-1],
@@ -685,16 +687,16 @@ def function_details(ctx: RegionContext, name: str, *, reuse: dict | None = None
             }
             for p in provisioned or []
         ],
-        "invoke_config": _invoke_config(*_applicable_invoke_config(invoke_configs, aliases)),
+        "invoke_config": _invoke_config(*_applicable_invoke_config(invoke_configs, alias_facts)),
         "policy": policy,
         "unavailable": unavailable,
     }
 
 
-def _applicable_invoke_config(configs: list | None, aliases: list | None) -> tuple:
-    """The async invoke config that applies, and its qualifier: the live alias's (the alias
-    named "live", else the first: the one the release checks judge) when the function has
-    aliases, else the unqualified function's. A config applies to its own qualifier only, so
+def _applicable_invoke_config(configs: list | None, aliases: list[dict]) -> tuple:
+    """The async invoke config that applies, and its qualifier: the live alias's
+    (``policy.live_alias``, the one the release checks judge) when the function has aliases
+    (fact-shaped), else the unqualified function's. A config applies to its own qualifier only, so
     an alias without one has none, whatever its version or the function has (no false pass).
     ListFunctionEventInvokeConfigs returns every qualifier's config in the call
     GetFunctionEventInvokeConfig spends on the unqualified one (SAM puts ``EventInvokeConfig``
@@ -703,9 +705,8 @@ def _applicable_invoke_config(configs: list | None, aliases: list | None) -> tup
     for config in configs or []:
         tail = config.get("FunctionArn", "").split(":function:", 1)[-1]
         by_qualifier[tail.split(":", 1)[1] if ":" in tail else "$LATEST"] = config
-    aliases = aliases or []
-    live = next((a for a in aliases if a["Name"] == "live"), aliases[0] if aliases else None)
-    qualifier = live["Name"] if live else "$LATEST"
+    live = live_alias(aliases)
+    qualifier = live["name"] if live else "$LATEST"
     if qualifier in by_qualifier:
         return by_qualifier[qualifier], qualifier
     return None, qualifier

@@ -12,36 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from controls.applicability import PROFILE_FIELDS, describe, evaluate
-
-
-def rule_fields(rule: dict) -> list[str]:
-    """The profile fields ``rule`` reads, in the order they appear (each once)."""
-    found: list[str] = []
-    stack = [rule or {}]
-    while stack:
-        node = stack.pop(0)
-        if "field" in node:
-            if node["field"] not in found:
-                found.append(node["field"])
-            continue
-        for key in ("all", "any"):
-            stack.extend(node.get(key) or [])
-        if "not" in node:
-            stack.append(node["not"])
-    return found
-
-
-def _fmt(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+from controls.applicability import (
+    PROFILE_FIELDS,
+    describe,
+    evaluate,
+    profile_values,
+    rule_fields,
+)
 
 
 def reason(code: str, rule: dict, profile: dict) -> str:
     """Why control ``code`` is not required: its rule in words and the service's values."""
-    values = ", ".join(f"{f} {_fmt(profile[f])}" for f in rule_fields(rule) if f in profile)
-    return f"{code} applies only when {describe(rule)} (this service: {values})"
+    return (
+        f"{code} applies only when {describe(rule)} (this service: {profile_values(rule, profile)})"
+    )
 
 
 def not_required(controls: Iterable[tuple[str, str, dict]], profile: dict) -> dict[str, str]:

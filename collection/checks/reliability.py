@@ -1,5 +1,6 @@
 """Reliability checks: async failure handling, concurrency, versions, event source mappings."""
 
+from collection import policy
 from collection.checks.base import check, fail, na, name, ok
 
 STREAM_SOURCES = (":kinesis:", ":dynamodb:", ":kafka:")
@@ -60,11 +61,7 @@ def reserved_concurrency(facts, ctx):
 
 
 def live_alias(facts) -> dict | None:
-    aliases = facts.get("aliases") or []
-    for alias in aliases:
-        if alias["name"] == "live":
-            return alias
-    return aliases[0] if aliases else None
+    return policy.live_alias(facts.get("aliases"))
 
 
 @check("lambda.provisioned_concurrency", needs=("aliases", "provisioned_concurrency"))

@@ -12,8 +12,8 @@ from collection.services import collection_run_start
 pytestmark = pytest.mark.django_db
 
 FN = "arn:aws:lambda:us-east-1:123456789012:function:orders"
-LIVE = {"Name": "live", "FunctionVersion": "7"}
-BLUE = {"Name": "blue", "FunctionVersion": "6"}
+LIVE = {"name": "live", "version": "7"}
+BLUE = {"name": "blue", "version": "6"}
 
 
 def config(qualifier, retries):
