@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from audit.context import Actor
-from collection.aws import collect
+from collection.aws import clients, collect
 from collection.models import RegionRun
 from collection.services import collection_run_start
 
@@ -18,6 +18,8 @@ pytestmark = pytest.mark.django_db
 ROLE = Path(__file__).resolve().parents[2] / "guardrails" / "iam" / "collector-role.yaml"
 # Signing names (what the provenance records) -> IAM action prefixes, where they differ.
 IAM_PREFIX = {"monitoring": "cloudwatch"}
+# Client names (clients.COLLECTOR_SERVICES) -> IAM action prefixes, where they differ.
+IAM_PREFIX_BY_CLIENT = {"resourcegroupstaggingapi": "tag"}
 
 
 class _CloudFormationLoader(yaml.SafeLoader):
@@ -98,25 +100,12 @@ def test_every_operation_the_collector_code_names_is_allowed():
     session = botocore.session.get_session()
     statements = role_statements()
     missing = []
-    clients = {
-        "lambda": "lambda",
-        "iam": "iam",
-        "kms": "kms",
-        "ec2": "ec2",
-        "logs": "logs",
-        "cloudwatch": "cloudwatch",
-        "codedeploy": "codedeploy",
-        "apigateway": "apigateway",
-        "secretsmanager": "secretsmanager",
-        "config": "config",
-        "securityhub": "securityhub",
-        "cloudformation": "cloudformation",
-        "resourcegroupstaggingapi": "tag",
-    }
     seen = 0
-    for service, prefix in clients.items():
+    # Every service the collector makes clients for; sts:AssumeRole is the portal's own role.
+    for service in set(clients.COLLECTOR_SERVICES) - {"sts"}:
+        prefix = IAM_PREFIX_BY_CLIENT.get(service, service)
         model = session.get_service_model(service)
-        methods = {re.sub(r"(?<!^)(?=[A-Z])", "_", op).lower(): op for op in model.operation_names}
+        methods = {botocore.xform_name(op): op for op in model.operation_names}
         for method, op in methods.items():
             if re.search(rf"\b{method}\b", source) and f"{prefix}:{op}" != "lambda:Invoke":
                 seen += 1
