@@ -147,7 +147,7 @@ def run_unavailable(run: CollectionRun, regions: list[RegionRun]) -> list[dict]:
     the plain-words reason, the number of functions affected and the checks it turned into
     ``error`` (while the run is active: the checks that need it). Two queries whatever the
     run's size: the snapshots are grouped in the database by their ``unavailable`` object (no
-    facts are loaded), and the error results by region, check id and reason."""
+    facts are loaded), and the error results by region and check id."""
     totals: dict[str, int] = {}
     per_function: dict[str, dict[tuple[str, str], int]] = {}
     grouped = (
@@ -160,9 +160,7 @@ def run_unavailable(run: CollectionRun, regions: list[RegionRun]) -> list[dict]:
     for row in grouped:
         region, n = row["region"], row["n"]
         totals[region] = totals.get(region, 0) + n
-        missing = row["missing"]
-        if isinstance(missing, str):  # a backend that hands the JSON back undecoded
-            missing = json.loads(missing)
+        missing = row["missing"]  # decoded by the JSONField (SQLite and PostgreSQL alike)
         for family, reason in (missing if isinstance(missing, dict) else {}).items():
             key = (str(family), str(reason))
             counts = per_function.setdefault(region, {})

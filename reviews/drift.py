@@ -26,12 +26,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audit.context import Actor
-from audit.services import audit_record
 from notifications.choices import Event
 from notifications.models import Notification
 from notifications.services import notify
 from portal.errors import DomainError
-from reviews import workflow
+from reviews import guards, workflow
 from reviews.choices import ReviewStatus
 from reviews.models import Review, ReviewItem
 from reviews.selectors import active_waivers
@@ -94,7 +93,7 @@ def review_check_drift(*, service, run=None) -> list[Review]:
             if _revoke(review, service, failing):
                 revoked.append(review)
             continue
-        if review.expires_at is not None and review.expires_at <= now:
+        if not review.is_valid_at(now):
             continue  # expired (the expiry task records it): no approval left to warn about
         _check_errors(review, service, status, episodes.get(review.pk, (0, False)), run)
         if emptied is not None:
@@ -311,14 +310,7 @@ def _announce(review: Review, service, *, key, action, subject, body, details) -
         )
         if note is None:
             return False
-        audit_record(
-            actor=Actor.system(ACTOR_LABEL),
-            action=action,
-            obj=review,
-            message=subject,
-            details=details,
-            service_slug=service.slug,
-        )
+        guards.audit(Actor.system(ACTOR_LABEL), action, review, message=subject, details=details)
     logger.info("drift: %s for review %s (%s)", action, review.pk, key)
     return True
 
