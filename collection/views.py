@@ -15,6 +15,7 @@ from audit.context import Actor
 from audit.services import audit_denied
 from collection import selectors, services
 from collection.checks import checks_needing
+from collection.checks.base import UNAVAILABLE_PREFIX
 from collection.choices import CheckStatus, RunMode
 from collection.models import CollectionRun, RegionRun, ResourceSnapshot
 from portal.errors import DomainError
@@ -166,8 +167,8 @@ def run_unavailable(run: CollectionRun, regions: list[RegionRun]) -> list[dict]:
             counts = per_function.setdefault(region, {})
             counts[key] = counts.get(key, 0) + n
     # The checks each reason turned into error: the check decorator words them
-    # "Could not be evaluated: <reason>" (collection.checks.base.check).
-    prefix = "Could not be evaluated: "
+    # UNAVAILABLE_PREFIX + reason (collection.checks.base.check).
+    prefix = UNAVAILABLE_PREFIX
     errored: dict[str, set[str]] = {}
     for region, check_id in (
         run.results.filter(

@@ -35,6 +35,9 @@ class CheckContext:
         return bool(self.profile.get(key, default))
 
 
+# How an ``error`` for facts that could not be collected begins (the run page finds them by it).
+UNAVAILABLE_PREFIX = "Could not be evaluated: "
+
 Result = tuple[str, str]
 CheckFn = Callable[[dict, CheckContext], Result]
 REGISTRY: dict[str, Callable[[dict, CheckContext | None], CheckOutcome]] = {}
@@ -81,7 +84,7 @@ def check(check_id: str, *, needs: tuple[str, ...] = ()):
                 if family in unavailable:
                     return CheckOutcome(
                         CheckStatus.ERROR,
-                        f"Could not be evaluated: {unavailable[family]}",
+                        f"{UNAVAILABLE_PREFIX}{unavailable[family]}",
                         resource,
                     )
             try:

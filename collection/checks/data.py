@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from collection.checks.base import check, err, fail, na, name, ok
+from collection.checks.base import UNAVAILABLE_PREFIX, check, err, fail, na, name, ok
 
 
 @check("lambda.env_kms_cmk", needs=("kms",))
@@ -14,7 +14,7 @@ def env_kms_cmk(facts, ctx):
     if not key:
         return fail(f"{fn['name']}'s environment is encrypted with the AWS managed key aws/lambda.")
     if key in (facts.get("kms_unavailable") or {}):
-        return err(f"Could not be evaluated: {facts['kms_unavailable'][key]}")
+        return err(f"{UNAVAILABLE_PREFIX}{facts['kms_unavailable'][key]}")
     info = (facts.get("kms_keys") or {}).get(key)
     if not info:
         return fail(f"{fn['name']}'s environment key {key} does not exist.")
